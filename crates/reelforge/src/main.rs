@@ -1,0 +1,114 @@
+//! `reelforge`: run every service in one process or a chosen few, migrate, issue tokens.
+
+mod fleet;
+
+use std::{process::ExitCode, time::Duration};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use shared::{
+    auth::{Authenticator, Role},
+    config::Settings,
+    db,
+    process::{report, ServeArgs},
+    telemetry,
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "reelforge", version, about = "Topic in, finished short videos out.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve every service on one listener, or only those named with --only.
+    Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+        /// Comma-separated services to run (default: all).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
+    /// Create the database if needed and apply every migration.
+    Migrate {
+        #[arg(long, env = "REELFORGE_CONFIG")]
+        config: Option<std::path::PathBuf>,
+    },
+    /// Print a signed JWT for calling the API.
+    Token {
+        #[arg(long, env = "REELFORGE_CONFIG")]
+        config: Option<std::path::PathBuf>,
+        /// admin, operator, viewer or service.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Who the token is for.
+        #[arg(long)]
+        subject: String,
+        /// The tenant the token acts for.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Lifetime, such as 30m, 1h or 7d.
+        #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+        ttl: Duration,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| format!("unknown role `{text}`: expected admin, operator, viewer or service"))
+}
+
+fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let number: u64 = number.parse().map_err(|_| format!("`{text}`: expected a number and a unit such as 1h"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" | "" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{text}`: unit must be s, m, h or d")),
+    };
+    Ok(Duration::from_secs(number * seconds))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => report(&error),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { args, only } => {
+            let services = fleet::select(&only)?;
+            let _telemetry = telemetry::init("reelforge")?;
+            let settings = args.settings()?;
+            runtime()?.block_on(shared::process::serve(settings, services))
+        }
+        Command::Migrate { config } => {
+            let settings = Settings::load(config.as_deref())?;
+            runtime()?.block_on(async {
+                let pool = db::connect(settings.config.database_url.expose()).await?;
+                db::migrate(&pool).await?;
+                println!("migrations applied to {}", db::redact(settings.config.database_url.expose()));
+                Ok(())
+            })
+        }
+        Command::Token { config, role, subject, tenant, ttl } => {
+            let settings = Settings::load(config.as_deref())?;
+            let (_, signer) = Authenticator::from_config(&settings.config)?;
+            let signer = signer.context(
+                "this fleet verifies RS256 tokens from your identity provider; it holds no signing key",
+            )?;
+            println!("{}", signer.issue(&subject, role, tenant.as_deref(), ttl)?);
+            Ok(())
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("cannot start the async runtime")
+}

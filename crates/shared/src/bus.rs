@@ -1,0 +1,425 @@
+//! Redis Streams bus: publish, consumer groups with blocking reads, ack after commit,
+//! reclaim of idle entries (XAUTOCLAIM), delivery counting, a dead-letter stream and redrive.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use redis::{
+    aio::{ConnectionManager, ConnectionManagerConfig},
+    streams::{
+        StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamPendingCountReply,
+        StreamRangeReply, StreamReadOptions, StreamReadReply,
+    },
+    AsyncCommands, Client, Script,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use crate::config::BusConfig;
+
+/// The only field of a stream entry: the JSON-encoded envelope.
+const ENVELOPE_FIELD: &str = "envelope";
+
+/// A message on the bus. `id` is stable across redeliveries and redrives, so handlers key on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub id: Uuid,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<Uuid>,
+    pub body: serde_json::Value,
+}
+
+impl Envelope {
+    pub fn new(kind: impl Into<String>, run_id: Option<Uuid>, body: serde_json::Value) -> Self {
+        Self { id: Uuid::now_v7(), kind: kind.into(), run_id, body }
+    }
+}
+
+/// One delivery of an entry to this consumer.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub entry_id: String,
+    /// How many times the entry has been delivered, this delivery included.
+    pub deliveries: u64,
+    pub envelope: Envelope,
+}
+
+/// Handles deliveries; returning `Ok` acks the entry, an error leaves it pending for a retry.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, delivery: &Delivery) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// Depth figures of one stream and consumer group, for metrics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamStats {
+    pub length: u64,
+    pub lag: u64,
+    pub pending: u64,
+    pub dead_letters: u64,
+}
+
+/// A handle on the streams under one key prefix. Cheap to clone; connects lazily.
+#[derive(Clone)]
+pub struct Bus {
+    inner: Arc<BusInner>,
+}
+
+struct BusInner {
+    client: Client,
+    config: BusConfig,
+    connection: OnceCell<ConnectionManager>,
+}
+
+/// Adds an entry unless the dedup key says it was already added; returns the entry id.
+const PUBLISH_ONCE: &str = r"
+local existing = redis.call('GET', KEYS[2])
+if existing then return existing end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'envelope', ARGV[3])
+redis.call('SET', KEYS[2], id, 'EX', ARGV[1])
+return id
+";
+
+/// Moves an entry to the dead-letter stream and acks it, atomically.
+const DEAD_LETTER: &str = r"
+redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[2], 'origin_id', ARGV[1], 'deliveries', ARGV[4], 'error', ARGV[5])
+redis.call('XACK', KEYS[1], ARGV[3], ARGV[1])
+redis.call('XDEL', KEYS[1], ARGV[1])
+return 1
+";
+
+impl Bus {
+    pub fn new(redis_url: &str, config: BusConfig) -> anyhow::Result<Self> {
+        let client = Client::open(redis_url).context("invalid redis_url")?;
+        Ok(Self { inner: Arc::new(BusInner { client, config, connection: OnceCell::new() }) })
+    }
+
+    pub fn config(&self) -> &BusConfig {
+        &self.inner.config
+    }
+
+    /// The key of `stream`; the braces are a Redis Cluster hash tag shared with its dead letters.
+    pub fn stream_key(&self, stream: &str) -> String {
+        format!("{{{}:{stream}}}", self.inner.config.prefix)
+    }
+
+    pub fn dead_letter_key(&self, stream: &str) -> String {
+        format!("{}:dead", self.stream_key(stream))
+    }
+
+    async fn connection(&self) -> anyhow::Result<ConnectionManager> {
+        let manager = self
+            .inner
+            .connection
+            .get_or_try_init(|| dedicated_connection(&self.inner.client, Duration::from_secs(5)))
+            .await?;
+        Ok(manager.clone())
+    }
+
+    /// Round trip to Redis, for readiness.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        let mut conn = self.connection().await?;
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        Ok(())
+    }
+
+    /// Appends `envelope` to `stream`.
+    pub async fn publish(&self, stream: &str, envelope: &Envelope) -> anyhow::Result<String> {
+        let mut conn = self.connection().await?;
+        let body = serde_json::to_string(envelope)?;
+        let id: String = redis::cmd("XADD")
+            .arg(self.stream_key(stream))
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(self.inner.config.max_len)
+            .arg("*")
+            .arg(ENVELOPE_FIELD)
+            .arg(body)
+            .query_async(&mut conn)
+            .await?;
+        Ok(id)
+    }
+
+    /// Appends `envelope` at most once per `dedup_key` (kept for `ttl`), even across crashes.
+    pub async fn publish_once(&self, stream: &str, dedup_key: &str, envelope: &Envelope, ttl: Duration) -> anyhow::Result<String> {
+        let mut conn = self.connection().await?;
+        let id: String = Script::new(PUBLISH_ONCE)
+            .key(self.stream_key(stream))
+            .key(format!("{}:dedup:{dedup_key}", self.stream_key(stream)))
+            .arg(ttl.as_secs().max(1))
+            .arg(self.inner.config.max_len)
+            .arg(serde_json::to_string(envelope)?)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(id)
+    }
+
+    /// Every entry currently in `stream` (oldest first), decoded; for tools and tests.
+    pub async fn entries(&self, stream: &str) -> anyhow::Result<Vec<(String, Envelope)>> {
+        self.range(&self.stream_key(stream)).await
+    }
+
+    /// Every entry of `stream`'s dead-letter stream.
+    pub async fn dead_letters(&self, stream: &str) -> anyhow::Result<Vec<(String, Envelope)>> {
+        self.range(&self.dead_letter_key(stream)).await
+    }
+
+    async fn range(&self, key: &str) -> anyhow::Result<Vec<(String, Envelope)>> {
+        let mut conn = self.connection().await?;
+        let reply: StreamRangeReply = conn.xrange_all(key).await?;
+        reply.ids.iter().map(|entry| Ok((entry.id.clone(), decode(entry)?))).collect()
+    }
+
+    /// Moves every dead letter of `stream` back onto it with a fresh delivery count.
+    pub async fn redrive(&self, stream: &str) -> anyhow::Result<usize> {
+        let mut conn = self.connection().await?;
+        let dead_key = self.dead_letter_key(stream);
+        let reply: StreamRangeReply = conn.xrange_all(&dead_key).await?;
+        for entry in &reply.ids {
+            let body: String = entry.get(ENVELOPE_FIELD).unwrap_or_default();
+            redis::pipe()
+                .atomic()
+                .cmd("XADD")
+                .arg(self.stream_key(stream))
+                .arg("*")
+                .arg(ENVELOPE_FIELD)
+                .arg(body)
+                .ignore()
+                .xdel(&dead_key, &[&entry.id])
+                .ignore()
+                .exec_async(&mut conn)
+                .await?;
+        }
+        tracing::info!(stream, count = reply.ids.len(), "redrove dead letters");
+        Ok(reply.ids.len())
+    }
+
+    /// Length, group lag, pending count and dead letters of `stream` for `group`.
+    pub async fn stats(&self, stream: &str, group: &str) -> anyhow::Result<StreamStats> {
+        let mut conn = self.connection().await?;
+        let key = self.stream_key(stream);
+        let length: u64 = conn.xlen(&key).await?;
+        let dead_letters: u64 = conn.xlen(self.dead_letter_key(stream)).await?;
+        let groups: Vec<redis::Value> = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_default();
+        let mut stats = StreamStats { length, dead_letters, ..StreamStats::default() };
+        for info in groups {
+            let fields: std::collections::HashMap<String, redis::Value> =
+                redis::from_redis_value(&info).unwrap_or_default();
+            let name: Option<String> = fields.get("name").and_then(|v| redis::from_redis_value(v).ok());
+            if name.as_deref() == Some(group) {
+                stats.pending = fields.get("pending").and_then(|v| redis::from_redis_value(v).ok()).unwrap_or(0);
+                stats.lag = fields.get("lag").and_then(|v| redis::from_redis_value(v).ok()).unwrap_or(0);
+            }
+        }
+        Ok(stats)
+    }
+
+    /// A consumer of `stream` in consumer group `group`.
+    pub fn consumer(&self, stream: &str, group: &str, name: &str) -> Consumer {
+        Consumer {
+            bus: self.clone(),
+            stream: stream.to_owned(),
+            group: group.to_owned(),
+            name: name.to_owned(),
+            reclaim_idle: Duration::from_millis(self.inner.config.reclaim_idle_ms),
+        }
+    }
+}
+
+async fn dedicated_connection(client: &Client, response_timeout: Duration) -> anyhow::Result<ConnectionManager> {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Duration::from_secs(2))
+        .set_response_timeout(response_timeout)
+        .set_number_of_retries(1);
+    ConnectionManager::new_with_config(client.clone(), config)
+        .await
+        .context("cannot connect to Redis")
+}
+
+fn decode(entry: &StreamId) -> anyhow::Result<Envelope> {
+    let body: String = entry
+        .get(ENVELOPE_FIELD)
+        .with_context(|| format!("entry {} has no envelope field", entry.id))?;
+    serde_json::from_str(&body).with_context(|| format!("entry {} has an undecodable envelope", entry.id))
+}
+
+/// Reads one stream as one member of a consumer group.
+pub struct Consumer {
+    bus: Bus,
+    stream: String,
+    group: String,
+    name: String,
+    reclaim_idle: Duration,
+}
+
+impl Consumer {
+    /// Entries delivered to someone but idle this long are taken over by this consumer.
+    pub fn reclaim_after(mut self, idle: Duration) -> Self {
+        self.reclaim_idle = idle;
+        self
+    }
+
+    /// Processes deliveries until `shutdown` is cancelled, then finishes the batch in hand and returns.
+    pub async fn run<H: Handler>(self, handler: H, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let handler = Arc::new(handler);
+        let config = self.bus.config().clone();
+        let key = self.bus.stream_key(&self.stream);
+        let block = Duration::from_millis(config.block_ms);
+        let mut conn = loop {
+            match self.prepare(block).await {
+                Ok(conn) => break conn,
+                Err(error) => {
+                    tracing::warn!(stream = %self.stream, error = format!("{error:#}"), "bus consumer cannot start; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        };
+        let mut last_reclaim = tokio::time::Instant::now();
+        tracing::info!(stream = %self.stream, group = %self.group, consumer = %self.name, "bus consumer started");
+        while !shutdown.is_cancelled() {
+            let batch = if last_reclaim.elapsed() >= self.reclaim_idle.min(Duration::from_secs(5)) {
+                last_reclaim = tokio::time::Instant::now();
+                self.reclaim(&mut conn, &key, config.batch).await
+            } else {
+                Ok(Vec::new())
+            };
+            let batch = match batch {
+                Ok(batch) if !batch.is_empty() => Ok(batch),
+                Ok(_) => self.read_new(&mut conn, &key, config.batch, block).await,
+                Err(e) => Err(e),
+            };
+            match batch {
+                Ok(batch) => {
+                    let this = &self;
+                    let work = batch.into_iter().map(|(entry, deliveries)| {
+                        let handler = handler.clone();
+                        let mut conn = conn.clone();
+                        let key = key.clone();
+                        async move { this.process(&*handler, &mut conn, &key, entry, deliveries).await }
+                    });
+                    // Run to completion even when shutdown arrives mid-batch: that is the drain.
+                    futures::future::join_all(work).await;
+                }
+                Err(error) => {
+                    tracing::warn!(stream = %self.stream, error = format!("{error:#}"), "bus read failed");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
+            }
+        }
+        tracing::info!(stream = %self.stream, consumer = %self.name, "bus consumer drained");
+        Ok(())
+    }
+
+    async fn prepare(&self, block: Duration) -> anyhow::Result<ConnectionManager> {
+        // A dedicated connection: a blocking read would stall every other command on a shared one.
+        let mut conn = dedicated_connection(&self.bus.inner.client, block + Duration::from_secs(5)).await?;
+        let created: redis::RedisResult<()> = conn
+            .xgroup_create_mkstream(self.bus.stream_key(&self.stream), &self.group, "0")
+            .await;
+        match created {
+            Err(e) if e.code() != Some("BUSYGROUP") => Err(e.into()),
+            _ => Ok(conn),
+        }
+    }
+
+    async fn read_new(&self, conn: &mut ConnectionManager, key: &str, count: usize, block: Duration) -> anyhow::Result<Vec<(StreamId, u64)>> {
+        let options = StreamReadOptions::default()
+            .group(&self.group, &self.name)
+            .count(count)
+            .block(block.as_millis() as usize);
+        let reply: Option<StreamReadReply> = conn.xread_options(&[key], &[">"], &options).await?;
+        Ok(reply
+            .into_iter()
+            .flat_map(|r| r.keys)
+            .flat_map(|k| k.ids)
+            .map(|entry| (entry, 1))
+            .collect())
+    }
+
+    async fn reclaim(&self, conn: &mut ConnectionManager, key: &str, count: usize) -> anyhow::Result<Vec<(StreamId, u64)>> {
+        let options = StreamAutoClaimOptions::default().count(count);
+        let reply: StreamAutoClaimReply = conn
+            .xautoclaim_options(key, &self.group, &self.name, self.reclaim_idle.as_millis() as u64, "0-0", options)
+            .await?;
+        let mut claimed = Vec::with_capacity(reply.claimed.len());
+        for entry in reply.claimed {
+            let pending: StreamPendingCountReply = conn
+                .xpending_count(key, &self.group, &entry.id, &entry.id, 1)
+                .await?;
+            let deliveries = pending.ids.first().map(|p| p.times_delivered as u64).unwrap_or(1);
+            tracing::info!(stream = %self.stream, entry = %entry.id, deliveries, "reclaimed idle entry");
+            claimed.push((entry, deliveries));
+        }
+        Ok(claimed)
+    }
+
+    async fn process<H: Handler>(&self, handler: &H, conn: &mut ConnectionManager, key: &str, entry: StreamId, deliveries: u64) {
+        let max = self.bus.config().max_deliveries;
+        let envelope = match decode(&entry) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                let body: String = entry.get(ENVELOPE_FIELD).unwrap_or_default();
+                self.dead_letter(conn, key, &entry.id, &body, deliveries, &format!("{error:#}")).await;
+                return;
+            }
+        };
+        let span = tracing::info_span!("bus_delivery", stream = %self.stream, kind = %envelope.kind,
+            message_id = %envelope.id, run_id = envelope.run_id.map(|id| id.to_string()), deliveries);
+        let delivery = Delivery { entry_id: entry.id.clone(), deliveries, envelope };
+        async {
+            if deliveries > max {
+                let body = serde_json::to_string(&delivery.envelope).unwrap_or_default();
+                self.dead_letter(conn, key, &entry.id, &body, deliveries, "delivery limit reached").await;
+                return;
+            }
+            match handler.handle(&delivery).await {
+                Ok(()) => {
+                    let acked: redis::RedisResult<u64> = conn.xack(key, &self.group, &[&entry.id]).await;
+                    if let Err(error) = acked {
+                        tracing::warn!(error = %error, "ack failed; the entry will be redelivered");
+                    }
+                }
+                Err(error) if deliveries >= max => {
+                    let body = serde_json::to_string(&delivery.envelope).unwrap_or_default();
+                    self.dead_letter(conn, key, &entry.id, &body, deliveries, &format!("{error:#}")).await;
+                }
+                Err(error) => {
+                    tracing::warn!(error = format!("{error:#}"), "handler failed; the entry will be retried after the reclaim timeout");
+                }
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+
+    async fn dead_letter(&self, conn: &mut ConnectionManager, key: &str, entry_id: &str, body: &str, deliveries: u64, error: &str) {
+        let moved: redis::RedisResult<i64> = Script::new(DEAD_LETTER)
+            .key(key)
+            .key(self.bus.dead_letter_key(&self.stream))
+            .arg(entry_id)
+            .arg(body)
+            .arg(&self.group)
+            .arg(deliveries)
+            .arg(error)
+            .invoke_async(conn)
+            .await;
+        match moved {
+            Ok(_) => tracing::error!(stream = %self.stream, entry = entry_id, deliveries, error, "entry moved to the dead-letter stream"),
+            Err(e) => tracing::error!(stream = %self.stream, entry = entry_id, error = %e, "could not dead-letter entry"),
+        }
+    }
+}

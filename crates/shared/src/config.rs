@@ -1,0 +1,246 @@
+//! Layered configuration: embedded defaults, then an optional TOML file, then the environment.
+
+use std::{
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use anyhow::Context as _;
+use figment::{
+    providers::{Env, Format, Toml},
+    Figment,
+};
+use serde::{de::DeserializeOwned, Deserialize};
+
+const DEFAULTS: &str = include_str!("defaults.toml");
+
+/// Whether the process may take development shortcuts (generated keys, automatic migrations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Dev,
+    Production,
+}
+
+/// A value that must never appear in logs or debug output.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Redis Streams settings shared by every producer and consumer.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BusConfig {
+    pub prefix: String,
+    pub max_deliveries: u64,
+    pub reclaim_idle_ms: u64,
+    pub block_ms: u64,
+    pub batch: usize,
+    pub max_len: u64,
+}
+
+/// Where media bytes live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    Local,
+    S3,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StorageConfig {
+    pub backend: StorageBackend,
+    /// Directory of the local store; defaults to `<data_dir>/media`.
+    pub local_dir: Option<PathBuf>,
+    pub s3_bucket: String,
+    pub s3_prefix: String,
+}
+
+/// The fleet-wide configuration every service process reads at start.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    pub mode: Mode,
+    pub listen: SocketAddr,
+    pub database_url: Secret,
+    pub redis_url: Secret,
+    pub data_dir: PathBuf,
+    /// Apply migrations at start; defaults to true in dev mode and false in production.
+    pub auto_migrate: Option<bool>,
+    pub request_timeout_secs: u64,
+    pub shutdown_grace_secs: u64,
+    pub max_body_bytes: usize,
+    pub jwt_secret: Option<Secret>,
+    pub jwt_secret_file: Option<PathBuf>,
+    pub jwt_public_key_file: Option<PathBuf>,
+    pub jwks_file: Option<PathBuf>,
+    pub bus: BusConfig,
+    pub storage: StorageConfig,
+}
+
+/// The merged configuration sources, kept so each service can read its own `[services.<name>]` table.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    figment: Figment,
+    pub config: Config,
+}
+
+impl Settings {
+    /// Defaults, then `file` if given, then the process environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        if let Some(path) = file {
+            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment
+            .merge(Env::raw().only(&["database_url", "redis_url"]))
+            .merge(Env::prefixed("REELFORGE_").split("__"));
+        Self::from_figment(figment)
+    }
+
+    /// Defaults overlaid with explicit values; used by tests and embedders.
+    pub fn with_overrides(overrides: &[(&str, toml_value::Value)]) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        for (key, value) in overrides {
+            figment = figment.merge((*key, value.clone()));
+        }
+        Self::from_figment(figment)
+    }
+
+    fn from_figment(figment: Figment) -> anyhow::Result<Self> {
+        let config: Config = figment.extract().map_err(describe_figment_error)?;
+        validate(&config)?;
+        Ok(Self { figment, config })
+    }
+
+    /// The `[services.<name>]` table, or the type's defaults when absent.
+    pub fn service<T: DeserializeOwned + Default>(&self, name: &str) -> anyhow::Result<T> {
+        let key = format!("services.{name}");
+        if !self.figment.contains(&key) {
+            return Ok(T::default());
+        }
+        self.figment
+            .extract_inner(&key)
+            .map_err(describe_figment_error)
+            .with_context(|| format!("invalid configuration for service {name}"))
+    }
+}
+
+/// Re-exported so callers can build override values without depending on figment.
+pub mod toml_value {
+    pub use figment::value::Value;
+}
+
+fn describe_figment_error(error: figment::Error) -> anyhow::Error {
+    let lines: Vec<String> = error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            if key.is_empty() {
+                format!("configuration: {}", e.kind)
+            } else {
+                format!("configuration key `{key}`: {}", e.kind)
+            }
+        })
+        .collect();
+    anyhow::anyhow!(lines.join("; "))
+}
+
+fn validate(config: &Config) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !config.bus.prefix.is_empty() && !config.bus.prefix.contains(['{', '}']),
+        "configuration key `bus.prefix`: must be non-empty and contain no braces"
+    );
+    anyhow::ensure!(
+        config.bus.max_deliveries >= 1,
+        "configuration key `bus.max_deliveries`: must be at least 1"
+    );
+    anyhow::ensure!(
+        config.bus.batch >= 1,
+        "configuration key `bus.batch`: must be at least 1"
+    );
+    anyhow::ensure!(
+        config.database_url.expose().starts_with("postgres://")
+            || config.database_url.expose().starts_with("postgresql://"),
+        "configuration key `database_url`: must be a postgres:// URL"
+    );
+    anyhow::ensure!(
+        config.redis_url.expose().starts_with("redis://")
+            || config.redis_url.expose().starts_with("rediss://"),
+        "configuration key `redis_url`: must be a redis:// or rediss:// URL"
+    );
+    if let Some(secret) = &config.jwt_secret {
+        anyhow::ensure!(
+            secret.expose().len() >= 32,
+            "configuration key `jwt_secret`: must be at least 32 characters"
+        );
+    }
+    Ok(())
+}
+
+impl Config {
+    pub fn auto_migrate(&self) -> bool {
+        self.auto_migrate.unwrap_or(self.mode == Mode::Dev)
+    }
+
+    pub fn media_dir(&self) -> PathBuf {
+        self.storage
+            .local_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("media"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_validate() -> anyhow::Result<()> {
+        let settings = Settings::with_overrides(&[])?;
+        assert_eq!(settings.config.mode, Mode::Dev);
+        assert_eq!(settings.config.listen.port(), 8080);
+        assert!(settings.config.auto_migrate());
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let err = Settings::with_overrides(&[("bus", toml_value::Value::from("nope"))])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("`bus`"), "{err}");
+        let err = Settings::with_overrides(&[("listen", toml_value::Value::from("not-an-addr"))])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("`listen`"), "{err}");
+    }
+
+    #[test]
+    fn short_secrets_are_refused_and_never_printed() {
+        let err = Settings::with_overrides(&[("jwt_secret", toml_value::Value::from("short"))])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("jwt_secret"), "{err}");
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "[redacted]");
+    }
+}

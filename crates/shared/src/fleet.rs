@@ -1,0 +1,225 @@
+//! The service runtime: the shared context, the `Service` trait, and serving one or many services.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    extract::{DefaultBodyLimit, State},
+    http::header,
+    middleware::from_fn_with_state,
+    response::IntoResponse,
+    routing::get,
+    Extension, Router,
+};
+use futures::{future::BoxFuture, FutureExt as _};
+use sqlx::PgPool;
+use tokio::{net::TcpListener, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::{DefaultOnResponse, TraceLayer},
+};
+
+use crate::{
+    auth::{Authenticator, TokenSigner},
+    bus::{Bus, Handler},
+    config::{Config, Settings},
+    db,
+    error::{method_not_allowed, route_not_found, ApiError},
+    health::{Check, Readiness},
+    idempotency::{self, IdempotencyState},
+    metrics::{self, Metrics},
+    outbox::Relay,
+    storage::{self, MediaStore},
+    telemetry,
+};
+
+/// A background task that runs until the shutdown token is cancelled, then drains and returns.
+pub type Worker = BoxFuture<'static, anyhow::Result<()>>;
+
+/// What every service gets: configuration, database, bus, media store, auth, metrics, shutdown.
+#[derive(Clone)]
+pub struct Context {
+    pub settings: Arc<Settings>,
+    pub db: PgPool,
+    pub bus: Bus,
+    pub store: Arc<dyn MediaStore>,
+    pub auth: Arc<Authenticator>,
+    pub signer: Option<Arc<TokenSigner>>,
+    pub metrics: Arc<Metrics>,
+    pub shutdown: CancellationToken,
+    watched_streams: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl Context {
+    /// Connects to every dependency; creates the database and migrates it when configured to.
+    pub async fn start(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<Context> {
+        let config = &settings.config;
+        let (auth, signer) = Authenticator::from_config(config)?;
+        let db = db::connect(config.database_url.expose()).await?;
+        if config.auto_migrate() {
+            db::migrate(&db).await?;
+        }
+        let bus = Bus::new(config.redis_url.expose(), config.bus.clone())?;
+        let store = storage::from_config(config).await?;
+        Ok(Context {
+            db,
+            bus,
+            store,
+            auth,
+            signer: signer.map(Arc::new),
+            metrics: Metrics::new()?,
+            shutdown,
+            watched_streams: Arc::default(),
+            settings: Arc::new(settings),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.settings.config
+    }
+
+    /// A worker consuming `stream` as consumer group `group`; its depth is exported as metrics.
+    pub fn consume<H: Handler>(&self, stream: &str, group: &str, handler: H) -> Worker {
+        if let Ok(mut watched) = self.watched_streams.lock() {
+            watched.push((stream.to_owned(), group.to_owned()));
+        }
+        let consumer_name = format!("{group}-{}", uuid::Uuid::new_v4().simple());
+        let consumer = self.bus.consumer(stream, group, &consumer_name);
+        consumer.run(handler, self.shutdown.clone()).boxed()
+    }
+
+    async fn sample_streams(&self) {
+        let watched = self.watched_streams.lock().map(|w| w.clone()).unwrap_or_default();
+        for (stream, group) in watched {
+            let sampled = tokio::time::timeout(Duration::from_secs(1), self.bus.stats(&stream, &group)).await;
+            if let Ok(Ok(stats)) = sampled {
+                self.metrics.record_stream(&stream, &group, &stats);
+            }
+        }
+    }
+}
+
+/// A service: its HTTP routes under its own prefix, its OpenAPI document, its workers.
+pub trait Service: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// The path prefix this service owns; its OpenAPI document is at `<prefix>/openapi.json`.
+    fn prefix(&self) -> &'static str;
+    fn router(&self, ctx: &Context) -> anyhow::Result<Router>;
+    fn openapi(&self) -> utoipa::openapi::OpenApi;
+    fn workers(&self, _ctx: &Context) -> anyhow::Result<Vec<Worker>> {
+        Ok(Vec::new())
+    }
+    /// Readiness checks beyond Postgres, Redis and storage (an external binary, say).
+    fn readiness(&self, _ctx: &Context) -> Vec<(String, Check)> {
+        Vec::new()
+    }
+}
+
+/// The HTTP application serving `services`, with health, metrics and the shared layers.
+pub fn app(ctx: &Context, services: &[Arc<dyn Service>]) -> anyhow::Result<Router> {
+    let mut api = Router::new();
+    let mut readiness = base_readiness(ctx);
+    for service in services {
+        let document = service.openapi().to_json()?;
+        api = api.merge(service.router(ctx)?).route(
+            &format!("{}/openapi.json", service.prefix()),
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
+        );
+        for (name, check) in service.readiness(ctx) {
+            readiness = readiness.with(name, check);
+        }
+    }
+    let idempotency = IdempotencyState { pool: ctx.db.clone(), max_body_bytes: ctx.config().max_body_bytes };
+    Ok(api
+        .merge(readiness.router())
+        .route("/metrics", get(render_metrics).with_state(ctx.clone()))
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(from_fn_with_state(ctx.metrics.clone(), metrics::track_http))
+        .layer(from_fn_with_state(idempotency, idempotency::layer))
+        .layer(Extension(ctx.auth.clone()))
+        .layer(DefaultBodyLimit::max(ctx.config().max_body_bytes))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(telemetry::request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid)))
+}
+
+fn base_readiness(ctx: &Context) -> Readiness {
+    let db = ctx.db.clone();
+    let bus = ctx.bus.clone();
+    let store = ctx.store.clone();
+    Readiness::default()
+        .with(
+            "postgres",
+            Arc::new(move || {
+                let db = db.clone();
+                async move { Ok(sqlx::query("SELECT 1").execute(&db).await.map(|_| ())?) }.boxed()
+            }),
+        )
+        .with(
+            "redis",
+            Arc::new(move || {
+                let bus = bus.clone();
+                async move { bus.ping().await }.boxed()
+            }),
+        )
+        .with(
+            "storage",
+            Arc::new(move || {
+                let store = store.clone();
+                async move { store.check().await }.boxed()
+            }),
+        )
+}
+
+async fn render_metrics(State(ctx): State<Context>) -> impl IntoResponse {
+    ctx.sample_streams().await;
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], ctx.metrics.render())
+}
+
+/// Serves `services` on `listener` with their workers and an outbox relay, until shutdown;
+/// then stops accepting, finishes in-flight requests, and drains workers within the grace period.
+pub async fn run(ctx: Context, services: Vec<Arc<dyn Service>>, listener: TcpListener) -> anyhow::Result<()> {
+    let app = app(&ctx, &services)?;
+    let mut workers = JoinSet::new();
+    let names = services.iter().map(|s| s.name().to_owned()).collect::<Vec<_>>();
+    workers.spawn(Relay::new(ctx.db.clone(), ctx.bus.clone(), names.clone()).run(ctx.shutdown.clone()));
+    for service in &services {
+        for worker in service.workers(&ctx)? {
+            workers.spawn(worker);
+        }
+    }
+    tracing::info!(address = %listener.local_addr()?, services = ?names, "serving");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(ctx.shutdown.clone().cancelled_owned())
+        .await?;
+    let grace = Duration::from_secs(ctx.config().shutdown_grace_secs);
+    let drained = tokio::time::timeout(grace, async {
+        while let Some(joined) = workers.join_next().await {
+            match joined {
+                Ok(Err(error)) => tracing::error!(error = format!("{error:#}"), "worker failed"),
+                Err(error) => tracing::error!(error = %error, "worker panicked"),
+                Ok(Ok(())) => {}
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(?grace, "workers did not drain within the grace period; aborting them");
+        workers.abort_all();
+    }
+    ctx.db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

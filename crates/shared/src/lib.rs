@@ -1,0 +1,24 @@
+//! Mechanisms shared by every reelforge service; no business rules live here.
+
+pub mod auth;
+pub mod bus;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod fleet;
+pub mod health;
+pub mod idempotency;
+pub mod metrics;
+pub mod outbox;
+pub mod openapi;
+pub mod page;
+pub mod process;
+pub mod shutdown;
+pub mod storage;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{ApiError, ApiResult};
+pub use fleet::{Context, Service, Worker};

@@ -1,0 +1,99 @@
+//! Transactional outbox: a domain change and its message commit together; a relay publishes them.
+
+use std::time::Duration;
+
+use sqlx::{postgres::PgListener, PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::{Bus, Envelope};
+
+const CHANNEL: &str = "reelforge_outbox";
+/// How long Redis remembers that an outbox row was published, guarding against relay crashes.
+const DEDUP_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Records `envelope` for `stream` inside the caller's transaction.
+pub async fn enqueue(tx: &mut PgConnection, service: &str, stream: &str, envelope: &Envelope) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO fleet.outbox (service, stream, envelope) VALUES ($1, $2, $3)")
+        .bind(service)
+        .bind(stream)
+        .bind(sqlx::types::Json(envelope))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(service)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Moves committed outbox rows of some services to the bus, each exactly once.
+pub struct Relay {
+    pool: PgPool,
+    bus: Bus,
+    services: Vec<String>,
+    batch: i64,
+    poll: Duration,
+}
+
+impl Relay {
+    pub fn new(pool: PgPool, bus: Bus, services: Vec<String>) -> Self {
+        Self { pool, bus, services, batch: 100, poll: Duration::from_secs(1) }
+    }
+
+    /// Publishes one batch; returns how many rows it published.
+    pub async fn relay_once(&self) -> anyhow::Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        let rows: Vec<(i64, String, sqlx::types::Json<Envelope>)> = sqlx::query_as(
+            "SELECT id, stream, envelope FROM fleet.outbox
+             WHERE published_at IS NULL AND service = ANY($1)
+             ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(&self.services)
+        .bind(self.batch)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut ids = Vec::with_capacity(rows.len());
+        for (id, stream, envelope) in &rows {
+            // Keyed by row id: a relay that crashed after publishing and before committing
+            // finds the key on its next attempt and does not publish again.
+            self.bus.publish_once(stream, &format!("outbox:{id}"), envelope, DEDUP_TTL).await?;
+            ids.push(*id);
+        }
+        sqlx::query("UPDATE fleet.outbox SET published_at = now() WHERE id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ids.len())
+    }
+
+    /// Relays until `shutdown`, woken by NOTIFY and by a slow poll as a safety net.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let mut listener = match PgListener::connect_with(&self.pool).await {
+            Ok(mut listener) => listener.listen(CHANNEL).await.map(|_| listener).ok(),
+            Err(_) => None,
+        };
+        while !shutdown.is_cancelled() {
+            match self.relay_once().await {
+                Ok(count) if count as i64 == self.batch => continue,
+                Ok(_) => {}
+                Err(error) => tracing::warn!(error = format!("{error:#}"), "outbox relay failed; retrying"),
+            }
+            let notified = async {
+                match listener.as_mut() {
+                    Some(listener) => {
+                        let _ = listener.try_recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = tokio::time::sleep(self.poll) => {}
+                _ = notified => {}
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,37 @@
+//! analytics service: platform metrics per publication, reports and insights.
+
+mod snapshots;
+
+use std::sync::Arc;
+
+use axum::{routing::get, Router};
+use shared::{Context, Service};
+use utoipa::OpenApi as _;
+
+/// The analytics service as a fleet member.
+pub struct AnalyticsService;
+
+pub fn service() -> Arc<dyn Service> {
+    Arc::new(AnalyticsService)
+}
+
+impl Service for AnalyticsService {
+    fn name(&self) -> &'static str {
+        "analytics"
+    }
+
+    fn prefix(&self) -> &'static str {
+        "/v1/analytics"
+    }
+
+    fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
+        Ok(Router::new()
+            .route("/v1/analytics/snapshots", get(snapshots::list))
+            .route("/v1/analytics/snapshots/{id}", get(snapshots::get))
+            .with_state(ctx.db.clone()))
+    }
+
+    fn openapi(&self) -> utoipa::openapi::OpenApi {
+        snapshots::ApiDoc::openapi()
+    }
+}

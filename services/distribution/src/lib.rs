@@ -1,0 +1,37 @@
+//! distribution service: platform accounts, uploads through official APIs, publication records.
+
+mod listings;
+
+use std::sync::Arc;
+
+use axum::{routing::get, Router};
+use shared::{Context, Service};
+use utoipa::OpenApi as _;
+
+/// The distribution service as a fleet member.
+pub struct DistributionService;
+
+pub fn service() -> Arc<dyn Service> {
+    Arc::new(DistributionService)
+}
+
+impl Service for DistributionService {
+    fn name(&self) -> &'static str {
+        "distribution"
+    }
+
+    fn prefix(&self) -> &'static str {
+        "/v1/publications"
+    }
+
+    fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
+        Ok(Router::new()
+            .route("/v1/publications", get(listings::publications))
+            .route("/v1/accounts", get(listings::accounts))
+            .with_state(ctx.db.clone()))
+    }
+
+    fn openapi(&self) -> utoipa::openapi::OpenApi {
+        listings::ApiDoc::openapi()
+    }
+}
