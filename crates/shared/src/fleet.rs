@@ -33,6 +33,7 @@ use crate::{
     idempotency::{self, IdempotencyState},
     metrics::{self, Metrics},
     outbox::Relay,
+    queue_admin,
     storage::{self, MediaStore},
     telemetry,
 };
@@ -84,12 +85,20 @@ impl Context {
 
     /// A worker consuming `stream` as consumer group `group`; its depth is exported as metrics.
     pub fn consume<H: Handler>(&self, stream: &str, group: &str, handler: H) -> Worker {
-        if let Ok(mut watched) = self.watched_streams.lock() {
-            watched.push((stream.to_owned(), group.to_owned()));
-        }
+        self.watch_stream(stream, group);
         let consumer_name = format!("{group}-{}", uuid::Uuid::new_v4().simple());
         let consumer = self.bus.consumer(stream, group, &consumer_name);
         consumer.run(handler, self.shutdown.clone()).boxed()
+    }
+
+    /// Exports the depth of `stream` for `group` in `/metrics`.
+    fn watch_stream(&self, stream: &str, group: &str) {
+        if let Ok(mut watched) = self.watched_streams.lock() {
+            let entry = (stream.to_owned(), group.to_owned());
+            if !watched.contains(&entry) {
+                watched.push(entry);
+            }
+        }
     }
 
     async fn sample_streams(&self) {
@@ -119,13 +128,24 @@ pub trait Service: Send + Sync {
     }
 }
 
+/// A service's full OpenAPI document: its own routes plus the queue routes the fleet adds.
+pub fn openapi_document(service: &dyn Service) -> utoipa::openapi::OpenApi {
+    let mut document = service.openapi();
+    document.merge(queue_admin::openapi(service.prefix()));
+    document
+}
+
 /// The HTTP application serving `services`, with health, metrics and the shared layers.
 pub fn app(ctx: &Context, services: &[Arc<dyn Service>]) -> anyhow::Result<Router> {
     let mut api = Router::new();
     let mut readiness = base_readiness(ctx);
     for service in services {
-        let document = service.openapi().to_json()?;
-        api = api.merge(service.router(ctx)?).route(
+        let document = openapi_document(service.as_ref()).to_json()?;
+        ctx.watch_stream(&queue_admin::jobs_stream(service.name()), service.name());
+        api = api
+            .merge(service.router(ctx)?)
+            .merge(queue_admin::router(service.prefix(), service.name(), ctx.bus.clone()))
+            .route(
             &format!("{}/openapi.json", service.prefix()),
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
         );

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod openapi;
 pub mod page;
+pub mod queue_admin;
 pub mod process;
 pub mod shutdown;
 pub mod storage;

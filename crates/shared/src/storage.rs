@@ -142,7 +142,11 @@ impl S3Store {
         let shared = aws_config::load_from_env().await;
         // Path-style addressing works with MinIO and other S3-compatible servers as well as AWS.
         let config = aws_sdk_s3::config::Builder::from(&shared).force_path_style(true).build();
-        Self { client: aws_sdk_s3::Client::from_conf(config), bucket: bucket.to_owned(), prefix: prefix.to_owned() }
+        Self::new(aws_sdk_s3::Client::from_conf(config), bucket, prefix)
+    }
+
+    pub fn new(client: aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Self {
+        Self { client, bucket: bucket.to_owned(), prefix: prefix.to_owned() }
     }
 
     fn object_key(&self, key: &MediaKey) -> String {

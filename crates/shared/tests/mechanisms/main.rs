@@ -1,0 +1,39 @@
+//! Integration tests of the shared mechanisms against real Postgres, Redis and an S3 server.
+
+mod bus;
+mod http;
+mod outbox;
+mod s3;
+
+use shared::{bus::Bus, config::BusConfig};
+
+/// A bus under a fresh random prefix, retrying fast so tests stay short.
+pub fn test_bus(max_deliveries: u64) -> anyhow::Result<Bus> {
+    Bus::new(
+        &shared::testing::redis_url(),
+        BusConfig {
+            prefix: format!("test-{}", uuid::Uuid::new_v4().simple()),
+            max_deliveries,
+            reclaim_idle_ms: 200,
+            block_ms: 100,
+            batch: 8,
+            max_len: 10_000,
+        },
+    )
+}
+
+/// Polls `check` every 50 ms until it holds or `seconds` pass.
+pub async fn eventually<F, Fut>(seconds: u64, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
