@@ -28,7 +28,13 @@ pub fn select(only: &[String]) -> anyhow::Result<Vec<Arc<dyn Service>>> {
     }
     let known: Vec<&str> = all.iter().map(|s| s.name()).collect();
     if let Some(unknown) = only.iter().find(|name| !known.contains(&name.as_str())) {
-        anyhow::bail!("unknown service `{unknown}`; known services: {}", known.join(", "));
+        anyhow::bail!(
+            "unknown service `{unknown}`; known services: {}",
+            known.join(", ")
+        );
     }
-    Ok(all.into_iter().filter(|s| only.iter().any(|name| name == s.name())).collect())
+    Ok(all
+        .into_iter()
+        .filter(|s| only.iter().any(|name| name == s.name()))
+        .collect())
 }

@@ -15,7 +15,11 @@ use shared::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "reelforge", version, about = "Topic in, finished short videos out.")]
+#[command(
+    name = "reelforge",
+    version,
+    about = "Topic in, finished short videos out."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,6 +39,11 @@ enum Command {
     Migrate {
         #[arg(long, env = "REELFORGE_CONFIG")]
         config: Option<std::path::PathBuf>,
+    },
+    /// Write every service's OpenAPI document to a directory (`<service>.json`).
+    Openapi {
+        #[arg(long, default_value = "openapi")]
+        out: std::path::PathBuf,
     },
     /// Print a signed JWT for calling the API.
     Token {
@@ -56,12 +65,19 @@ enum Command {
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
-    Role::parse(text).ok_or_else(|| format!("unknown role `{text}`: expected admin, operator, viewer or service"))
+    Role::parse(text).ok_or_else(|| {
+        format!("unknown role `{text}`: expected admin, operator, viewer or service")
+    })
 }
 
 fn parse_ttl(text: &str) -> Result<Duration, String> {
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let number: u64 = number.parse().map_err(|_| format!("`{text}`: expected a number and a unit such as 1h"))?;
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}`: expected a number and a unit such as 1h"))?;
     let seconds = match unit {
         "s" => 1,
         "m" => 60,
@@ -93,11 +109,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime()?.block_on(async {
                 let pool = db::connect(settings.config.database_url.expose()).await?;
                 db::migrate(&pool).await?;
-                println!("migrations applied to {}", db::redact(settings.config.database_url.expose()));
+                println!(
+                    "migrations applied to {}",
+                    db::redact(settings.config.database_url.expose())
+                );
                 Ok(())
             })
         }
-        Command::Token { config, role, subject, tenant, ttl } => {
+        Command::Openapi { out } => {
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            for service in fleet::all() {
+                let path = out.join(format!("{}.json", service.name()));
+                let document =
+                    shared::fleet::openapi_document(service.as_ref()).to_pretty_json()?;
+                std::fs::write(&path, document)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
+        Command::Token {
+            config,
+            role,
+            subject,
+            tenant,
+            ttl,
+        } => {
             let settings = Settings::load(config.as_deref())?;
             let (_, signer) = Authenticator::from_config(&settings.config)?;
             let signer = signer.context(

@@ -30,13 +30,13 @@ impl Role {
     /// Whether a holder of `self` may act where `required` is needed.
     pub fn satisfies(self, required: Role) -> bool {
         use Role::*;
-        match (self, required) {
-            (Admin, _) => true,
-            (Service, Service | Operator | Viewer) => true,
-            (Operator, Operator | Viewer) => true,
-            (Viewer, Viewer) => true,
-            _ => false,
-        }
+        matches!(
+            (self, required),
+            (Admin, _)
+                | (Service, Service | Operator | Viewer)
+                | (Operator, Operator | Viewer)
+                | (Viewer, Viewer)
+        )
     }
 
     pub fn parse(name: &str) -> Option<Role> {
@@ -82,7 +82,9 @@ pub struct TokenSigner {
 impl Authenticator {
     /// Loads key material: a JWKS file or RS256 public key (production), else an HS256 secret.
     /// In dev mode with nothing configured, a random secret is generated once under `data_dir`.
-    pub fn from_config(config: &Config) -> anyhow::Result<(Arc<Authenticator>, Option<TokenSigner>)> {
+    pub fn from_config(
+        config: &Config,
+    ) -> anyhow::Result<(Arc<Authenticator>, Option<TokenSigner>)> {
         if let Some(path) = &config.jwks_file {
             let text = fs::read_to_string(path)
                 .with_context(|| format!("cannot read jwks_file {}", path.display()))?;
@@ -94,22 +96,43 @@ impl Authenticator {
                     Some(jsonwebtoken::jwk::KeyAlgorithm::ES256) => Algorithm::ES256,
                     _ => Algorithm::RS256,
                 };
-                keys.push((jwk.common.key_id.clone(), algorithm, DecodingKey::from_jwk(jwk)?));
+                keys.push((
+                    jwk.common.key_id.clone(),
+                    algorithm,
+                    DecodingKey::from_jwk(jwk)?,
+                ));
             }
-            anyhow::ensure!(!keys.is_empty(), "jwks_file {} holds no keys", path.display());
-            let auth = Authenticator { keys: VerifyingKeys::Jwks(keys), algorithm: Algorithm::RS256 };
+            anyhow::ensure!(
+                !keys.is_empty(),
+                "jwks_file {} holds no keys",
+                path.display()
+            );
+            let auth = Authenticator {
+                keys: VerifyingKeys::Jwks(keys),
+                algorithm: Algorithm::RS256,
+            };
             return Ok((Arc::new(auth), None));
         }
         if let Some(path) = &config.jwt_public_key_file {
             let pem = fs::read(path)
                 .with_context(|| format!("cannot read jwt_public_key_file {}", path.display()))?;
-            let key = DecodingKey::from_rsa_pem(&pem)
-                .with_context(|| format!("jwt_public_key_file {} is not an RSA public key", path.display()))?;
-            let auth = Authenticator { keys: VerifyingKeys::Single(key), algorithm: Algorithm::RS256 };
+            let key = DecodingKey::from_rsa_pem(&pem).with_context(|| {
+                format!(
+                    "jwt_public_key_file {} is not an RSA public key",
+                    path.display()
+                )
+            })?;
+            let auth = Authenticator {
+                keys: VerifyingKeys::Single(key),
+                algorithm: Algorithm::RS256,
+            };
             return Ok((Arc::new(auth), None));
         }
         let secret = hs256_secret(config)?;
-        Ok((Arc::new(Self::hs256(secret.as_bytes())), Some(TokenSigner::hs256(secret.as_bytes()))))
+        Ok((
+            Arc::new(Self::hs256(secret.as_bytes())),
+            Some(TokenSigner::hs256(secret.as_bytes())),
+        ))
     }
 
     pub fn hs256(secret: &[u8]) -> Authenticator {
@@ -142,11 +165,19 @@ impl Authenticator {
 
 impl TokenSigner {
     pub fn hs256(secret: &[u8]) -> TokenSigner {
-        TokenSigner { key: EncodingKey::from_secret(secret) }
+        TokenSigner {
+            key: EncodingKey::from_secret(secret),
+        }
     }
 
     /// A token for `subject` with `role`, optionally bound to `tenant`, valid for `ttl`.
-    pub fn issue(&self, subject: &str, role: Role, tenant: Option<&str>, ttl: Duration) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        subject: &str,
+        role: Role,
+        tenant: Option<&str>,
+        ttl: Duration,
+    ) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp().max(0) as u64;
         let claims = Claims {
             sub: subject.to_owned(),
@@ -167,7 +198,11 @@ fn hs256_secret(config: &Config) -> anyhow::Result<String> {
         let secret = fs::read_to_string(path)
             .with_context(|| format!("cannot read jwt_secret_file {}", path.display()))?;
         let secret = secret.trim().to_owned();
-        anyhow::ensure!(secret.len() >= 32, "jwt_secret_file {}: secret must be at least 32 characters", path.display());
+        anyhow::ensure!(
+            secret.len() >= 32,
+            "jwt_secret_file {}: secret must be at least 32 characters",
+            path.display()
+        );
         return Ok(secret);
     }
     anyhow::ensure!(
@@ -245,8 +280,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
             .extensions
             .get::<Arc<Authenticator>>()
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("authenticator layer missing")))?;
-        let token = bearer_token(parts)
-            .ok_or_else(|| ApiError::unauthorized("missing `Authorization: Bearer <token>` header"))?;
+        let token = bearer_token(parts).ok_or_else(|| {
+            ApiError::unauthorized("missing `Authorization: Bearer <token>` header")
+        })?;
         authenticator.verify(token).map(Principal)
     }
 }
@@ -299,7 +335,9 @@ mod tests {
         assert!(auth.verify(&tampered).is_err());
 
         let none_header = engine.encode(br#"{"alg":"none","typ":"JWT"}"#);
-        assert!(auth.verify(&format!("{none_header}.{forged_claims}.")).is_err());
+        assert!(auth
+            .verify(&format!("{none_header}.{forged_claims}."))
+            .is_err());
         Ok(())
     }
 }

@@ -35,7 +35,12 @@ pub struct Envelope {
 
 impl Envelope {
     pub fn new(kind: impl Into<String>, run_id: Option<Uuid>, body: serde_json::Value) -> Self {
-        Self { id: Uuid::now_v7(), kind: kind.into(), run_id, body }
+        Self {
+            id: Uuid::now_v7(),
+            kind: kind.into(),
+            run_id,
+            body,
+        }
     }
 }
 
@@ -94,7 +99,13 @@ return 1
 impl Bus {
     pub fn new(redis_url: &str, config: BusConfig) -> anyhow::Result<Self> {
         let client = Client::open(redis_url).context("invalid redis_url")?;
-        Ok(Self { inner: Arc::new(BusInner { client, config, connection: OnceCell::new() }) })
+        Ok(Self {
+            inner: Arc::new(BusInner {
+                client,
+                config,
+                connection: OnceCell::new(),
+            }),
+        })
     }
 
     pub fn config(&self) -> &BusConfig {
@@ -144,7 +155,13 @@ impl Bus {
     }
 
     /// Appends `envelope` at most once per `dedup_key` (kept for `ttl`), even across crashes.
-    pub async fn publish_once(&self, stream: &str, dedup_key: &str, envelope: &Envelope, ttl: Duration) -> anyhow::Result<String> {
+    pub async fn publish_once(
+        &self,
+        stream: &str,
+        dedup_key: &str,
+        envelope: &Envelope,
+        ttl: Duration,
+    ) -> anyhow::Result<String> {
         let mut conn = self.connection().await?;
         let id: String = Script::new(PUBLISH_ONCE)
             .key(self.stream_key(stream))
@@ -170,7 +187,11 @@ impl Bus {
     async fn range(&self, key: &str) -> anyhow::Result<Vec<(String, Envelope)>> {
         let mut conn = self.connection().await?;
         let reply: StreamRangeReply = conn.xrange_all(key).await?;
-        reply.ids.iter().map(|entry| Ok((entry.id.clone(), decode(entry)?))).collect()
+        reply
+            .ids
+            .iter()
+            .map(|entry| Ok((entry.id.clone(), decode(entry)?)))
+            .collect()
     }
 
     /// Moves every dead letter of `stream` back onto it with a fresh delivery count.
@@ -209,14 +230,26 @@ impl Bus {
             .query_async(&mut conn)
             .await
             .unwrap_or_default();
-        let mut stats = StreamStats { length, dead_letters, ..StreamStats::default() };
+        let mut stats = StreamStats {
+            length,
+            dead_letters,
+            ..StreamStats::default()
+        };
         for info in groups {
             let fields: std::collections::HashMap<String, redis::Value> =
                 redis::from_redis_value(&info).unwrap_or_default();
-            let name: Option<String> = fields.get("name").and_then(|v| redis::from_redis_value(v).ok());
+            let name: Option<String> = fields
+                .get("name")
+                .and_then(|v| redis::from_redis_value(v).ok());
             if name.as_deref() == Some(group) {
-                stats.pending = fields.get("pending").and_then(|v| redis::from_redis_value(v).ok()).unwrap_or(0);
-                stats.lag = fields.get("lag").and_then(|v| redis::from_redis_value(v).ok()).unwrap_or(0);
+                stats.pending = fields
+                    .get("pending")
+                    .and_then(|v| redis::from_redis_value(v).ok())
+                    .unwrap_or(0);
+                stats.lag = fields
+                    .get("lag")
+                    .and_then(|v| redis::from_redis_value(v).ok())
+                    .unwrap_or(0);
             }
         }
         Ok(stats)
@@ -234,7 +267,10 @@ impl Bus {
     }
 }
 
-async fn dedicated_connection(client: &Client, response_timeout: Duration) -> anyhow::Result<ConnectionManager> {
+async fn dedicated_connection(
+    client: &Client,
+    response_timeout: Duration,
+) -> anyhow::Result<ConnectionManager> {
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Duration::from_secs(2))
         .set_response_timeout(response_timeout)
@@ -248,7 +284,8 @@ fn decode(entry: &StreamId) -> anyhow::Result<Envelope> {
     let body: String = entry
         .get(ENVELOPE_FIELD)
         .with_context(|| format!("entry {} has no envelope field", entry.id))?;
-    serde_json::from_str(&body).with_context(|| format!("entry {} has an undecodable envelope", entry.id))
+    serde_json::from_str(&body)
+        .with_context(|| format!("entry {} has an undecodable envelope", entry.id))
 }
 
 /// Reads one stream as one member of a consumer group.
@@ -268,7 +305,11 @@ impl Consumer {
     }
 
     /// Processes deliveries until `shutdown` is cancelled, then finishes the batch in hand and returns.
-    pub async fn run<H: Handler>(self, handler: H, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn run<H: Handler>(
+        self,
+        handler: H,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
         let handler = Arc::new(handler);
         let config = self.bus.config().clone();
         let key = self.bus.stream_key(&self.stream);
@@ -306,7 +347,10 @@ impl Consumer {
                         let handler = handler.clone();
                         let mut conn = conn.clone();
                         let key = key.clone();
-                        async move { this.process(&*handler, &mut conn, &key, entry, deliveries).await }
+                        async move {
+                            this.process(&*handler, &mut conn, &key, entry, deliveries)
+                                .await
+                        }
                     });
                     // Run to completion even when shutdown arrives mid-batch: that is the drain.
                     futures::future::join_all(work).await;
@@ -326,7 +370,8 @@ impl Consumer {
 
     async fn prepare(&self, block: Duration) -> anyhow::Result<ConnectionManager> {
         // A dedicated connection: a blocking read would stall every other command on a shared one.
-        let mut conn = dedicated_connection(&self.bus.inner.client, block + Duration::from_secs(5)).await?;
+        let mut conn =
+            dedicated_connection(&self.bus.inner.client, block + Duration::from_secs(5)).await?;
         let created: redis::RedisResult<()> = conn
             .xgroup_create_mkstream(self.bus.stream_key(&self.stream), &self.group, "0")
             .await;
@@ -336,7 +381,13 @@ impl Consumer {
         }
     }
 
-    async fn read_new(&self, conn: &mut ConnectionManager, key: &str, count: usize, block: Duration) -> anyhow::Result<Vec<(StreamId, u64)>> {
+    async fn read_new(
+        &self,
+        conn: &mut ConnectionManager,
+        key: &str,
+        count: usize,
+        block: Duration,
+    ) -> anyhow::Result<Vec<(StreamId, u64)>> {
         let options = StreamReadOptions::default()
             .group(&self.group, &self.name)
             .count(count)
@@ -350,55 +401,110 @@ impl Consumer {
             .collect())
     }
 
-    async fn reclaim(&self, conn: &mut ConnectionManager, key: &str, count: usize) -> anyhow::Result<Vec<(StreamId, u64)>> {
+    async fn reclaim(
+        &self,
+        conn: &mut ConnectionManager,
+        key: &str,
+        count: usize,
+    ) -> anyhow::Result<Vec<(StreamId, u64)>> {
         let options = StreamAutoClaimOptions::default().count(count);
         let reply: StreamAutoClaimReply = conn
-            .xautoclaim_options(key, &self.group, &self.name, self.reclaim_idle.as_millis() as u64, "0-0", options)
+            .xautoclaim_options(
+                key,
+                &self.group,
+                &self.name,
+                self.reclaim_idle.as_millis() as u64,
+                "0-0",
+                options,
+            )
             .await?;
         let mut claimed = Vec::with_capacity(reply.claimed.len());
         for entry in reply.claimed {
             let pending: StreamPendingCountReply = conn
                 .xpending_count(key, &self.group, &entry.id, &entry.id, 1)
                 .await?;
-            let deliveries = pending.ids.first().map(|p| p.times_delivered as u64).unwrap_or(1);
+            let deliveries = pending
+                .ids
+                .first()
+                .map(|p| p.times_delivered as u64)
+                .unwrap_or(1);
             tracing::info!(stream = %self.stream, entry = %entry.id, deliveries, "reclaimed idle entry");
             claimed.push((entry, deliveries));
         }
         Ok(claimed)
     }
 
-    async fn process<H: Handler>(&self, handler: &H, conn: &mut ConnectionManager, key: &str, entry: StreamId, deliveries: u64) {
+    async fn process<H: Handler>(
+        &self,
+        handler: &H,
+        conn: &mut ConnectionManager,
+        key: &str,
+        entry: StreamId,
+        deliveries: u64,
+    ) {
         let max = self.bus.config().max_deliveries;
         let envelope = match decode(&entry) {
             Ok(envelope) => envelope,
             Err(error) => {
                 let body: String = entry.get(ENVELOPE_FIELD).unwrap_or_default();
-                self.dead_letter(conn, key, &entry.id, &body, deliveries, &format!("{error:#}")).await;
+                self.dead_letter(
+                    conn,
+                    key,
+                    &entry.id,
+                    &body,
+                    deliveries,
+                    &format!("{error:#}"),
+                )
+                .await;
                 return;
             }
         };
         let span = tracing::info_span!("bus_delivery", stream = %self.stream, kind = %envelope.kind,
             message_id = %envelope.id, run_id = envelope.run_id.map(|id| id.to_string()), deliveries);
-        let delivery = Delivery { entry_id: entry.id.clone(), deliveries, envelope };
+        let delivery = Delivery {
+            entry_id: entry.id.clone(),
+            deliveries,
+            envelope,
+        };
         async {
             if deliveries > max {
                 let body = serde_json::to_string(&delivery.envelope).unwrap_or_default();
-                self.dead_letter(conn, key, &entry.id, &body, deliveries, "delivery limit reached").await;
+                self.dead_letter(
+                    conn,
+                    key,
+                    &entry.id,
+                    &body,
+                    deliveries,
+                    "delivery limit reached",
+                )
+                .await;
                 return;
             }
             match handler.handle(&delivery).await {
                 Ok(()) => {
-                    let acked: redis::RedisResult<u64> = conn.xack(key, &self.group, &[&entry.id]).await;
+                    let acked: redis::RedisResult<u64> =
+                        conn.xack(key, &self.group, &[&entry.id]).await;
                     if let Err(error) = acked {
                         tracing::warn!(error = %error, "ack failed; the entry will be redelivered");
                     }
                 }
                 Err(error) if deliveries >= max => {
                     let body = serde_json::to_string(&delivery.envelope).unwrap_or_default();
-                    self.dead_letter(conn, key, &entry.id, &body, deliveries, &format!("{error:#}")).await;
+                    self.dead_letter(
+                        conn,
+                        key,
+                        &entry.id,
+                        &body,
+                        deliveries,
+                        &format!("{error:#}"),
+                    )
+                    .await;
                 }
                 Err(error) => {
-                    tracing::warn!(error = format!("{error:#}"), "handler failed; the entry will be retried after the reclaim timeout");
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "handler failed; the entry will be retried after the reclaim timeout"
+                    );
                 }
             }
         }
@@ -406,7 +512,15 @@ impl Consumer {
         .await;
     }
 
-    async fn dead_letter(&self, conn: &mut ConnectionManager, key: &str, entry_id: &str, body: &str, deliveries: u64, error: &str) {
+    async fn dead_letter(
+        &self,
+        conn: &mut ConnectionManager,
+        key: &str,
+        entry_id: &str,
+        body: &str,
+        deliveries: u64,
+        error: &str,
+    ) {
         let moved: redis::RedisResult<i64> = Script::new(DEAD_LETTER)
             .key(key)
             .key(self.bus.dead_letter_key(&self.stream))
@@ -418,8 +532,12 @@ impl Consumer {
             .invoke_async(conn)
             .await;
         match moved {
-            Ok(_) => tracing::error!(stream = %self.stream, entry = entry_id, deliveries, error, "entry moved to the dead-letter stream"),
-            Err(e) => tracing::error!(stream = %self.stream, entry = entry_id, error = %e, "could not dead-letter entry"),
+            Ok(_) => {
+                tracing::error!(stream = %self.stream, entry = entry_id, deliveries, error, "entry moved to the dead-letter stream")
+            }
+            Err(e) => {
+                tracing::error!(stream = %self.stream, entry = entry_id, error = %e, "could not dead-letter entry")
+            }
         }
     }
 }

@@ -11,8 +11,13 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations"
 /// Connects, creating the database first if it does not exist.
 pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
     let shown = redact(url);
-    if !Postgres::database_exists(url).await.with_context(|| format!("cannot reach Postgres at {shown}"))? {
-        Postgres::create_database(url).await.with_context(|| format!("cannot create database {shown}"))?;
+    if !Postgres::database_exists(url)
+        .await
+        .with_context(|| format!("cannot reach Postgres at {shown}"))?
+    {
+        Postgres::create_database(url)
+            .await
+            .with_context(|| format!("cannot create database {shown}"))?;
         tracing::info!(database = %shown, "created database");
     }
     PgPoolOptions::new()

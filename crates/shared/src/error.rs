@@ -107,7 +107,11 @@ impl fmt::Debug for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Some(cause) = &self.cause {
-            tracing::error!(error = format!("{cause:#}"), code = self.code, "request failed");
+            tracing::error!(
+                error = format!("{cause:#}"),
+                code = self.code,
+                "request failed"
+            );
         }
         let body = ErrorBody {
             code: self.code.to_owned(),
@@ -144,10 +148,18 @@ impl From<JsonRejection> for ApiError {
                     .unwrap_or(&text)
                     .to_owned();
                 let field = reason.split(':').next().unwrap_or("body").trim().to_owned();
-                let field = if field.contains(' ') { "body".to_owned() } else { field };
+                let field = if field.contains(' ') {
+                    "body".to_owned()
+                } else {
+                    field
+                };
                 Self {
                     field: Some(field),
-                    ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", reason)
+                    ..Self::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "validation_failed",
+                        reason,
+                    )
                 }
             }
             JsonRejection::JsonSyntaxError(e) => {
@@ -178,7 +190,11 @@ impl From<QueryRejection> for ApiError {
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_path", rejection.body_text())
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_path",
+            rejection.body_text(),
+        )
     }
 }
 

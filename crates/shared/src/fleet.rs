@@ -102,9 +102,14 @@ impl Context {
     }
 
     async fn sample_streams(&self) {
-        let watched = self.watched_streams.lock().map(|w| w.clone()).unwrap_or_default();
+        let watched = self
+            .watched_streams
+            .lock()
+            .map(|w| w.clone())
+            .unwrap_or_default();
         for (stream, group) in watched {
-            let sampled = tokio::time::timeout(Duration::from_secs(1), self.bus.stats(&stream, &group)).await;
+            let sampled =
+                tokio::time::timeout(Duration::from_secs(1), self.bus.stats(&stream, &group)).await;
             if let Ok(Ok(stats)) = sampled {
                 self.metrics.record_stream(&stream, &group, &stats);
             }
@@ -144,16 +149,25 @@ pub fn app(ctx: &Context, services: &[Arc<dyn Service>]) -> anyhow::Result<Route
         ctx.watch_stream(&queue_admin::jobs_stream(service.name()), service.name());
         api = api
             .merge(service.router(ctx)?)
-            .merge(queue_admin::router(service.prefix(), service.name(), ctx.bus.clone()))
+            .merge(queue_admin::router(
+                service.prefix(),
+                service.name(),
+                ctx.bus.clone(),
+            ))
             .route(
-            &format!("{}/openapi.json", service.prefix()),
-            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
-        );
+                &format!("{}/openapi.json", service.prefix()),
+                get(
+                    move || async move { ([(header::CONTENT_TYPE, "application/json")], document) },
+                ),
+            );
         for (name, check) in service.readiness(ctx) {
             readiness = readiness.with(name, check);
         }
     }
-    let idempotency = IdempotencyState { pool: ctx.db.clone(), max_body_bytes: ctx.config().max_body_bytes };
+    let idempotency = IdempotencyState {
+        pool: ctx.db.clone(),
+        max_body_bytes: ctx.config().max_body_bytes,
+    };
     Ok(api
         .merge(readiness.router())
         .route("/metrics", get(render_metrics).with_state(ctx.clone()))
@@ -205,16 +219,28 @@ fn base_readiness(ctx: &Context) -> Readiness {
 
 async fn render_metrics(State(ctx): State<Context>) -> impl IntoResponse {
     ctx.sample_streams().await;
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], ctx.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        ctx.metrics.render(),
+    )
 }
 
 /// Serves `services` on `listener` with their workers and an outbox relay, until shutdown;
 /// then stops accepting, finishes in-flight requests, and drains workers within the grace period.
-pub async fn run(ctx: Context, services: Vec<Arc<dyn Service>>, listener: TcpListener) -> anyhow::Result<()> {
+pub async fn run(
+    ctx: Context,
+    services: Vec<Arc<dyn Service>>,
+    listener: TcpListener,
+) -> anyhow::Result<()> {
     let app = app(&ctx, &services)?;
     let mut workers = JoinSet::new();
-    let names = services.iter().map(|s| s.name().to_owned()).collect::<Vec<_>>();
-    workers.spawn(Relay::new(ctx.db.clone(), ctx.bus.clone(), names.clone()).run(ctx.shutdown.clone()));
+    let names = services
+        .iter()
+        .map(|s| s.name().to_owned())
+        .collect::<Vec<_>>();
+    workers.spawn(
+        Relay::new(ctx.db.clone(), ctx.bus.clone(), names.clone()).run(ctx.shutdown.clone()),
+    );
     for service in &services {
         for worker in service.workers(&ctx)? {
             workers.spawn(worker);
@@ -236,7 +262,10 @@ pub async fn run(ctx: Context, services: Vec<Arc<dyn Service>>, listener: TcpLis
     })
     .await;
     if drained.is_err() {
-        tracing::warn!(?grace, "workers did not drain within the grace period; aborting them");
+        tracing::warn!(
+            ?grace,
+            "workers did not drain within the grace period; aborting them"
+        );
         workers.abort_all();
     }
     ctx.db.close().await;

@@ -44,20 +44,34 @@ impl Readiness {
 }
 
 async fn ready(State(readiness): State<Readiness>) -> impl IntoResponse {
-    let results = futures::future::join_all(readiness.checks.iter().map(|(name, check)| async move {
-        let outcome = match tokio::time::timeout(CHECK_TIMEOUT, check()).await {
-            Ok(Ok(())) => ComponentReport { status: "up", detail: None },
-            Ok(Err(error)) => ComponentReport { status: "down", detail: Some(format!("{error:#}")) },
-            Err(_) => ComponentReport { status: "down", detail: Some(format!("no answer within {CHECK_TIMEOUT:?}")) },
-        };
-        (name.clone(), outcome)
-    }))
-    .await;
+    let results =
+        futures::future::join_all(readiness.checks.iter().map(|(name, check)| async move {
+            let outcome = match tokio::time::timeout(CHECK_TIMEOUT, check()).await {
+                Ok(Ok(())) => ComponentReport {
+                    status: "up",
+                    detail: None,
+                },
+                Ok(Err(error)) => ComponentReport {
+                    status: "down",
+                    detail: Some(format!("{error:#}")),
+                },
+                Err(_) => ComponentReport {
+                    status: "down",
+                    detail: Some(format!("no answer within {CHECK_TIMEOUT:?}")),
+                },
+            };
+            (name.clone(), outcome)
+        }))
+        .await;
     let all_up = results.iter().all(|(_, r)| r.status == "up");
     let report = ReadinessReport {
         status: if all_up { "ready" } else { "unavailable" },
         components: results.into_iter().collect(),
     };
-    let status = if all_up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if all_up {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(report))
 }

@@ -24,7 +24,11 @@ pub struct IdempotencyState {
 }
 
 /// Middleware: replays a stored response, refuses a reused key with another body, else records.
-pub async fn layer(State(state): State<IdempotencyState>, request: Request, next: Next) -> Response {
+pub async fn layer(
+    State(state): State<IdempotencyState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.method() != Method::POST {
         return next.run(request).await;
     }
@@ -37,7 +41,12 @@ pub async fn layer(State(state): State<IdempotencyState>, request: Request, next
     }
 }
 
-async fn handle(state: IdempotencyState, key: HeaderValue, request: Request, next: Next) -> Result<Response, ApiError> {
+async fn handle(
+    state: IdempotencyState,
+    key: HeaderValue,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let key = key
         .to_str()
         .ok()
@@ -55,9 +64,13 @@ async fn handle(state: IdempotencyState, key: HeaderValue, request: Request, nex
         // Unauthenticated: let the handler reject it; nothing is stored.
         return Ok(next.run(Request::from_parts(parts, body)).await);
     };
-    let body = to_bytes(body, state.max_body_bytes)
-        .await
-        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body too large"))?;
+    let body = to_bytes(body, state.max_body_bytes).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "request body too large",
+        )
+    })?;
     let fingerprint = {
         let mut hasher = Sha256::new();
         hasher.update(parts.method.as_str());
@@ -89,7 +102,9 @@ async fn handle(state: IdempotencyState, key: HeaderValue, request: Request, nex
         Ok(body) => body,
         Err(error) => {
             forget(&state.pool, &scope, &key).await;
-            return Err(ApiError::internal(anyhow::anyhow!("reading the response failed: {error}")));
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "reading the response failed: {error}"
+            )));
         }
     };
     if parts.status.is_server_error() {
@@ -127,24 +142,56 @@ async fn forget(pool: &PgPool, scope: &str, key: &str) {
     }
 }
 
-async fn replay(pool: &PgPool, scope: &str, key: &str, fingerprint: &str) -> Result<Response, ApiError> {
-    let stored: Option<(String, Option<i32>, Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+/// A recorded request: its fingerprint and, once complete, its response.
+#[derive(sqlx::FromRow)]
+struct StoredResponse {
+    fingerprint: String,
+    status: Option<i32>,
+    content_type: Option<String>,
+    body: Option<Vec<u8>>,
+}
+
+async fn replay(
+    pool: &PgPool,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Response, ApiError> {
+    let stored: Option<StoredResponse> = sqlx::query_as(
         "SELECT fingerprint, status, content_type, body FROM fleet.idempotency_keys WHERE scope = $1 AND key = $2",
     )
     .bind(scope)
     .bind(key)
     .fetch_optional(pool)
     .await?;
-    let Some((stored_fingerprint, status, content_type, body)) = stored else {
-        return Err(ApiError::conflict("idempotency_in_progress", "a request with this Idempotency-Key is in progress; retry shortly"));
+    let Some(StoredResponse {
+        fingerprint: stored_fingerprint,
+        status,
+        content_type,
+        body,
+    }) = stored
+    else {
+        return Err(ApiError::conflict(
+            "idempotency_in_progress",
+            "a request with this Idempotency-Key is in progress; retry shortly",
+        ));
     };
     if stored_fingerprint != fingerprint {
-        return Err(ApiError::validation(HEADER, "this key was already used with a different request body"));
+        return Err(ApiError::validation(
+            HEADER,
+            "this key was already used with a different request body",
+        ));
     }
-    let Some(status) = status.and_then(|s| StatusCode::from_u16(u16::try_from(s).ok()?).ok()) else {
-        return Err(ApiError::conflict("idempotency_in_progress", "a request with this Idempotency-Key is in progress; retry shortly"));
+    let Some(status) = status.and_then(|s| StatusCode::from_u16(u16::try_from(s).ok()?).ok())
+    else {
+        return Err(ApiError::conflict(
+            "idempotency_in_progress",
+            "a request with this Idempotency-Key is in progress; retry shortly",
+        ));
     };
-    let mut response = Response::builder().status(status).header(REPLAYED_HEADER, "true");
+    let mut response = Response::builder()
+        .status(status)
+        .header(REPLAYED_HEADER, "true");
     if let Some(content_type) = content_type {
         response = response.header(axum::http::header::CONTENT_TYPE, content_type);
     }

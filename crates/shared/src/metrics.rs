@@ -28,19 +28,41 @@ impl Metrics {
     pub fn new() -> anyhow::Result<Arc<Self>> {
         let registry = Registry::new_custom(Some("reelforge".to_owned()), None)?;
         let http_requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by method, matched route and status"),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by method, matched route and status",
+            ),
             &["method", "route", "status"],
         )?;
         let http_duration = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by matched route")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by matched route",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
             &["method", "route"],
         )?;
-        let gauge = |name: &str, help: &str, labels: &[&str]| IntGaugeVec::new(Opts::new(name, help), labels);
+        let gauge = |name: &str, help: &str, labels: &[&str]| {
+            IntGaugeVec::new(Opts::new(name, help), labels)
+        };
         let stream_length = gauge("bus_stream_length", "Entries in a stream", &["stream"])?;
-        let stream_lag = gauge("bus_stream_lag", "Entries not yet delivered to the consumer group", &["stream", "group"])?;
-        let stream_pending = gauge("bus_stream_pending", "Entries delivered but not acked", &["stream", "group"])?;
-        let dead_letters = gauge("bus_dead_letter_length", "Entries in a dead-letter stream", &["stream"])?;
+        let stream_lag = gauge(
+            "bus_stream_lag",
+            "Entries not yet delivered to the consumer group",
+            &["stream", "group"],
+        )?;
+        let stream_pending = gauge(
+            "bus_stream_pending",
+            "Entries delivered but not acked",
+            &["stream", "group"],
+        )?;
+        let dead_letters = gauge(
+            "bus_dead_letter_length",
+            "Entries in a dead-letter stream",
+            &["stream"],
+        )?;
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -51,7 +73,15 @@ impl Metrics {
         ] {
             registry.register(collector)?;
         }
-        Ok(Arc::new(Self { registry, http_requests, http_duration, stream_length, stream_lag, stream_pending, dead_letters }))
+        Ok(Arc::new(Self {
+            registry,
+            http_requests,
+            http_duration,
+            stream_length,
+            stream_lag,
+            stream_pending,
+            dead_letters,
+        }))
     }
 
     /// Registers a further collector (a service's own metrics).
@@ -61,10 +91,18 @@ impl Metrics {
 
     pub fn record_stream(&self, stream: &str, group: &str, stats: &StreamStats) {
         let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        self.stream_length.with_label_values(&[stream]).set(as_i64(stats.length));
-        self.stream_lag.with_label_values(&[stream, group]).set(as_i64(stats.lag));
-        self.stream_pending.with_label_values(&[stream, group]).set(as_i64(stats.pending));
-        self.dead_letters.with_label_values(&[stream]).set(as_i64(stats.dead_letters));
+        self.stream_length
+            .with_label_values(&[stream])
+            .set(as_i64(stats.length));
+        self.stream_lag
+            .with_label_values(&[stream, group])
+            .set(as_i64(stats.lag));
+        self.stream_pending
+            .with_label_values(&[stream, group])
+            .set(as_i64(stats.pending));
+        self.dead_letters
+            .with_label_values(&[stream])
+            .set(as_i64(stats.dead_letters));
     }
 
     /// The text exposition format.
@@ -78,7 +116,11 @@ impl Metrics {
 }
 
 /// Route-layer middleware counting requests by their matched route template.
-pub async fn track_http(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+pub async fn track_http(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()

@@ -12,7 +12,12 @@ const CHANNEL: &str = "reelforge_outbox";
 const DEDUP_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Records `envelope` for `stream` inside the caller's transaction.
-pub async fn enqueue(tx: &mut PgConnection, service: &str, stream: &str, envelope: &Envelope) -> sqlx::Result<()> {
+pub async fn enqueue(
+    tx: &mut PgConnection,
+    service: &str,
+    stream: &str,
+    envelope: &Envelope,
+) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO fleet.outbox (service, stream, envelope) VALUES ($1, $2, $3)")
         .bind(service)
         .bind(stream)
@@ -38,7 +43,13 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(pool: PgPool, bus: Bus, services: Vec<String>) -> Self {
-        Self { pool, bus, services, batch: 100, poll: Duration::from_secs(1) }
+        Self {
+            pool,
+            bus,
+            services,
+            batch: 100,
+            poll: Duration::from_secs(1),
+        }
     }
 
     /// Publishes one batch; returns how many rows it published.
@@ -57,7 +68,9 @@ impl Relay {
         for (id, stream, envelope) in &rows {
             // Keyed by row id: a relay that crashed after publishing and before committing
             // finds the key on its next attempt and does not publish again.
-            self.bus.publish_once(stream, &format!("outbox:{id}"), envelope, DEDUP_TTL).await?;
+            self.bus
+                .publish_once(stream, &format!("outbox:{id}"), envelope, DEDUP_TTL)
+                .await?;
             ids.push(*id);
         }
         sqlx::query("UPDATE fleet.outbox SET published_at = now() WHERE id = ANY($1)")
@@ -78,7 +91,10 @@ impl Relay {
             match self.relay_once().await {
                 Ok(count) if count as i64 == self.batch => continue,
                 Ok(_) => {}
-                Err(error) => tracing::warn!(error = format!("{error:#}"), "outbox relay failed; retrying"),
+                Err(error) => tracing::warn!(
+                    error = format!("{error:#}"),
+                    "outbox relay failed; retrying"
+                ),
             }
             let notified = async {
                 match listener.as_mut() {

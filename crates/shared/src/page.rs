@@ -20,7 +20,10 @@ impl PageQuery {
     pub fn bounds(&self) -> Result<(i64, i64), ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::validation("limit", format!("must be between 1 and {MAX_LIMIT}")));
+            return Err(ApiError::validation(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
         }
         Ok((i64::from(limit), i64::from(self.offset.unwrap_or(0))))
     }
@@ -39,6 +42,9 @@ impl<T> Page<T> {
     pub fn from_overfetch(mut rows: Vec<T>, limit: i64, offset: i64) -> Self {
         let has_more = rows.len() as i64 > limit;
         rows.truncate(usize::try_from(limit).unwrap_or(0));
-        Page { items: rows, next_offset: has_more.then_some(offset + limit) }
+        Page {
+            items: rows,
+            next_offset: has_more.then_some(offset + limit),
+        }
     }
 }

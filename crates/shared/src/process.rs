@@ -64,7 +64,9 @@ pub fn service_main(service: Arc<dyn Service>) -> ExitCode {
     };
     let outcome = tokio::runtime::Runtime::new()
         .context("cannot start the async runtime")
-        .and_then(|runtime| runtime.block_on(async { serve(cli.serve.settings()?, vec![service]).await }));
+        .and_then(|runtime| {
+            runtime.block_on(async { serve(cli.serve.settings()?, vec![service]).await })
+        });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => report(&error),

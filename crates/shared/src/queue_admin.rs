@@ -1,6 +1,10 @@
 //! Per-service queue administration: depth of the service's `jobs.<name>` stream and redrive of its dead letters.
 
-use axum::{extract::State, routing::{get, post}, Router};
+use axum::{
+    extract::State,
+    routing::{get, post},
+    Router,
+};
 use serde::Serialize;
 
 use crate::{
@@ -39,7 +43,11 @@ pub struct RedriveReport {
 
 /// `GET <prefix>/admin/queue` (operator) and `POST <prefix>/admin/queue/redrive` (admin).
 pub fn router(prefix: &str, service: &str, bus: Bus) -> Router {
-    let state = QueueState { bus, stream: jobs_stream(service), group: service.to_owned() };
+    let state = QueueState {
+        bus,
+        stream: jobs_stream(service),
+        group: service.to_owned(),
+    };
     Router::new()
         .route(&format!("{prefix}/admin/queue"), get(report))
         .route(&format!("{prefix}/admin/queue/redrive"), post(redrive))
@@ -49,7 +57,10 @@ pub fn router(prefix: &str, service: &str, bus: Bus) -> Router {
 /// Depth of this service's work stream.
 #[utoipa::path(get, path = "/PREFIX/admin/queue", security(("bearer" = [])),
     responses((status = 200, body = QueueReport), (status = 403, body = crate::error::ErrorBody)))]
-async fn report(principal: Principal, State(state): State<QueueState>) -> ApiResult<Json<QueueReport>> {
+async fn report(
+    principal: Principal,
+    State(state): State<QueueState>,
+) -> ApiResult<Json<QueueReport>> {
     principal.require(Role::Operator)?;
     let stats = state.bus.stats(&state.stream, &state.group).await?;
     Ok(Json(QueueReport {
@@ -64,14 +75,23 @@ async fn report(principal: Principal, State(state): State<QueueState>) -> ApiRes
 /// Moves every dead letter of this service's work stream back onto it (admin).
 #[utoipa::path(post, path = "/PREFIX/admin/queue/redrive", security(("bearer" = [])),
     responses((status = 200, body = RedriveReport), (status = 403, body = crate::error::ErrorBody)))]
-async fn redrive(principal: Principal, State(state): State<QueueState>) -> ApiResult<Json<RedriveReport>> {
+async fn redrive(
+    principal: Principal,
+    State(state): State<QueueState>,
+) -> ApiResult<Json<RedriveReport>> {
     principal.require(Role::Admin)?;
     let redriven = state.bus.redrive(&state.stream).await?;
-    Ok(Json(RedriveReport { stream: state.stream, redriven }))
+    Ok(Json(RedriveReport {
+        stream: state.stream,
+        redriven,
+    }))
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(report, redrive), components(schemas(QueueReport, RedriveReport)))]
+#[openapi(
+    paths(report, redrive),
+    components(schemas(QueueReport, RedriveReport))
+)]
 struct QueueApiDoc;
 
 /// The queue routes' OpenAPI paths under `prefix`, to merge into a service's document.

@@ -17,18 +17,27 @@ pub struct MediaKey(String);
 
 impl MediaKey {
     pub fn for_bytes(bytes: &[u8], extension: &str) -> anyhow::Result<Self> {
-        Self::parse(&format!("{}.{extension}", hex::encode(Sha256::digest(bytes))))
+        Self::parse(&format!(
+            "{}.{extension}",
+            hex::encode(Sha256::digest(bytes))
+        ))
     }
 
     /// Accepts only `<64 hex>.<1-8 alphanumerics>`, so a key can never escape the store.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
-        let (hash, extension) = text.split_once('.').context("media key needs an extension")?;
+        let (hash, extension) = text
+            .split_once('.')
+            .context("media key needs an extension")?;
         anyhow::ensure!(
-            hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            hash.len() == 64
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
             "media key must start with a lowercase SHA-256 hex digest"
         );
         anyhow::ensure!(
-            (1..=8).contains(&extension.len()) && extension.bytes().all(|b| b.is_ascii_alphanumeric()),
+            (1..=8).contains(&extension.len())
+                && extension.bytes().all(|b| b.is_ascii_alphanumeric()),
             "media key extension must be 1-8 alphanumerics"
         );
         Ok(Self(text.to_owned()))
@@ -77,7 +86,9 @@ pub trait MediaStore: Send + Sync {
 pub async fn from_config(config: &Config) -> anyhow::Result<Arc<dyn MediaStore>> {
     Ok(match config.storage.backend {
         StorageBackend::Local => Arc::new(LocalStore::new(config.media_dir())),
-        StorageBackend::S3 => Arc::new(S3Store::from_env(&config.storage.s3_bucket, &config.storage.s3_prefix).await),
+        StorageBackend::S3 => {
+            Arc::new(S3Store::from_env(&config.storage.s3_bucket, &config.storage.s3_prefix).await)
+        }
     })
 }
 
@@ -105,7 +116,9 @@ impl MediaStore for LocalStore {
             return Ok(key);
         }
         let dir = path.parent().context("media path has no parent")?;
-        tokio::fs::create_dir_all(dir).await.with_context(|| format!("cannot create {}", dir.display()))?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         let temporary = dir.join(format!(".{}.{}", key, uuid::Uuid::new_v4()));
         tokio::fs::write(&temporary, &bytes).await?;
         tokio::fs::rename(&temporary, &path).await?;
@@ -114,7 +127,10 @@ impl MediaStore for LocalStore {
 
     async fn get(&self, key: &MediaKey) -> anyhow::Result<Bytes> {
         let path = self.path_of(key);
-        Ok(tokio::fs::read(&path).await.with_context(|| format!("media {key} not found"))?.into())
+        Ok(tokio::fs::read(&path)
+            .await
+            .with_context(|| format!("media {key} not found"))?
+            .into())
     }
 
     async fn exists(&self, key: &MediaKey) -> anyhow::Result<bool> {
@@ -124,7 +140,9 @@ impl MediaStore for LocalStore {
     async fn check(&self) -> anyhow::Result<()> {
         tokio::fs::create_dir_all(&self.root).await?;
         let probe = self.root.join(format!(".ready-{}", uuid::Uuid::new_v4()));
-        tokio::fs::write(&probe, b"ok").await.with_context(|| format!("{} is not writable", self.root.display()))?;
+        tokio::fs::write(&probe, b"ok")
+            .await
+            .with_context(|| format!("{} is not writable", self.root.display()))?;
         tokio::fs::remove_file(&probe).await?;
         Ok(())
     }
@@ -141,12 +159,18 @@ impl S3Store {
     pub async fn from_env(bucket: &str, prefix: &str) -> Self {
         let shared = aws_config::load_from_env().await;
         // Path-style addressing works with MinIO and other S3-compatible servers as well as AWS.
-        let config = aws_sdk_s3::config::Builder::from(&shared).force_path_style(true).build();
+        let config = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(true)
+            .build();
         Self::new(aws_sdk_s3::Client::from_conf(config), bucket, prefix)
     }
 
     pub fn new(client: aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Self {
-        Self { client, bucket: bucket.to_owned(), prefix: prefix.to_owned() }
+        Self {
+            client,
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+        }
     }
 
     fn object_key(&self, key: &MediaKey) -> String {
@@ -189,10 +213,20 @@ impl MediaStore for S3Store {
     }
 
     async fn exists(&self, key: &MediaKey) -> anyhow::Result<bool> {
-        match self.client.head_object().bucket(&self.bucket).key(self.object_key(key)).send().await {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.object_key(key))
+            .send()
+            .await
+        {
             Ok(_) => Ok(true),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
-            Err(error) => Err(anyhow::anyhow!("S3 head of {key} failed: {}", error.code().unwrap_or("unknown"))),
+            Err(error) => Err(anyhow::anyhow!(
+                "S3 head of {key} failed: {}",
+                error.code().unwrap_or("unknown")
+            )),
         }
     }
 
@@ -203,7 +237,13 @@ impl MediaStore for S3Store {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| anyhow::anyhow!("bucket {} is not reachable: {}", self.bucket, e.code().unwrap_or("no response")))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "bucket {} is not reachable: {}",
+                    self.bucket,
+                    e.code().unwrap_or("no response")
+                )
+            })
     }
 }
 

@@ -4,7 +4,9 @@ use anyhow::Context as _;
 use axum::http::Request;
 use opentelemetry::trace::TracerProvider as _;
 use tracing::Span;
-use tracing_subscriber::{layer::SubscriberExt as _, util::SubscriberInitExt as _, EnvFilter, Layer};
+use tracing_subscriber::{
+    layer::SubscriberExt as _, util::SubscriberInitExt as _, EnvFilter, Layer,
+};
 
 /// Keeps the OTLP pipeline alive; flushes spans on drop.
 pub struct TelemetryGuard {
@@ -38,7 +40,9 @@ pub fn init(service_name: &str) -> anyhow::Result<TelemetryGuard> {
                 .with_http()
                 .build()
                 .context("cannot build the OTLP exporter")?;
-            let resource = opentelemetry_sdk::Resource::builder().with_service_name(service_name.to_owned()).build();
+            let resource = opentelemetry_sdk::Resource::builder()
+                .with_service_name(service_name.to_owned())
+                .build();
             Some(
                 opentelemetry_sdk::trace::SdkTracerProvider::builder()
                     .with_batch_exporter(exporter)

@@ -14,7 +14,8 @@ use crate::{
 
 /// The admin database URL tests create their databases through (`TEST_DATABASE_URL`).
 pub fn server_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
 pub fn redis_url() -> String {
@@ -22,10 +23,16 @@ pub fn redis_url() -> String {
 }
 
 /// Settings for an isolated test: a new database, a random bus prefix, a temporary data dir.
-pub fn isolated_settings(data_dir: &std::path::Path, extra: &[(&str, Value)]) -> anyhow::Result<Settings> {
+pub fn isolated_settings(
+    data_dir: &std::path::Path,
+    extra: &[(&str, Value)],
+) -> anyhow::Result<Settings> {
     let id = Uuid::new_v4().simple().to_string();
     let mut overrides: Vec<(&str, Value)> = vec![
-        ("database_url", Value::from(format!("{}/reelforge_test_{id}", server_url()))),
+        (
+            "database_url",
+            Value::from(format!("{}/reelforge_test_{id}", server_url())),
+        ),
         ("redis_url", Value::from(redis_url())),
         ("data_dir", Value::from(data_dir.display().to_string())),
         ("jwt_secret", Value::from(format!("test-secret-{id}"))),
@@ -52,7 +59,10 @@ impl TestApp {
     }
 
     /// Spawns with extra configuration overrides (dotted keys).
-    pub async fn spawn_with(services: Vec<Arc<dyn Service>>, extra: &[(&str, Value)]) -> anyhow::Result<TestApp> {
+    pub async fn spawn_with(
+        services: Vec<Arc<dyn Service>>,
+        extra: &[(&str, Value)],
+    ) -> anyhow::Result<TestApp> {
         let data_dir = tempfile::tempdir()?;
         let settings = isolated_settings(data_dir.path(), extra)?;
         let secret = settings
@@ -68,7 +78,9 @@ impl TestApp {
         Ok(TestApp {
             base_url,
             ctx,
-            client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()?,
             signer: TokenSigner::hs256(secret.as_bytes()),
             task,
             _data_dir: data_dir,

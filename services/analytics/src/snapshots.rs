@@ -32,7 +32,11 @@ const COLUMNS: &str = "id, tenant, publication_id, platform, views, likes, comme
 /// Lists snapshots, newest first; non-admins see only their tenant's.
 #[utoipa::path(get, path = "/v1/analytics/snapshots", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Snapshot>), (status = 401, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
-pub async fn list(principal: Principal, db: axum::extract::State<PgPool>, Query(page): Query<PageQuery>) -> ApiResult<Json<Page<Snapshot>>> {
+pub async fn list(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<Snapshot>>> {
     principal.require(Role::Viewer)?;
     let (limit, offset) = page.bounds()?;
     let rows = sqlx::query_as::<_, Snapshot>(&format!(
@@ -49,7 +53,11 @@ pub async fn list(principal: Principal, db: axum::extract::State<PgPool>, Query(
 /// One snapshot by id.
 #[utoipa::path(get, path = "/v1/analytics/snapshots/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Snapshot), (status = 404, body = shared::error::ErrorBody)))]
-pub async fn get(principal: Principal, db: axum::extract::State<PgPool>, Path(id): Path<Uuid>) -> ApiResult<Json<Snapshot>> {
+pub async fn get(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Snapshot>> {
     principal.require(Role::Viewer)?;
     sqlx::query_as::<_, Snapshot>(&format!("SELECT {COLUMNS} FROM analytics.metric_snapshots WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"))
         .bind(id)

@@ -23,7 +23,10 @@ pub struct Plan {
 /// Every plan, cheapest first.
 #[utoipa::path(get, path = "/v1/billing/plans", security(("bearer" = [])),
     responses((status = 200, body = Vec<Plan>), (status = 401, body = shared::error::ErrorBody)))]
-pub async fn list(principal: Principal, db: axum::extract::State<PgPool>) -> ApiResult<Json<Vec<Plan>>> {
+pub async fn list(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+) -> ApiResult<Json<Vec<Plan>>> {
     principal.require(Role::Viewer)?;
     let plans = sqlx::query_as::<_, Plan>(
         "SELECT name, monthly_quota_micros, requests_per_minute, updated_at FROM billing.plans ORDER BY monthly_quota_micros",

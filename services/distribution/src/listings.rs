@@ -40,7 +40,11 @@ pub struct Publication {
 /// Lists connected accounts; non-admins see only their tenant's.
 #[utoipa::path(get, path = "/v1/accounts", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Account>), (status = 401, body = shared::error::ErrorBody)))]
-pub async fn accounts(principal: Principal, db: axum::extract::State<PgPool>, Query(page): Query<PageQuery>) -> ApiResult<Json<Page<Account>>> {
+pub async fn accounts(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<Account>>> {
     principal.require(Role::Viewer)?;
     let (limit, offset) = page.bounds()?;
     let rows = sqlx::query_as::<_, Account>(
@@ -58,7 +62,11 @@ pub async fn accounts(principal: Principal, db: axum::extract::State<PgPool>, Qu
 /// Lists publications, newest first; non-admins see only their tenant's.
 #[utoipa::path(get, path = "/v1/publications", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Publication>), (status = 401, body = shared::error::ErrorBody)))]
-pub async fn publications(principal: Principal, db: axum::extract::State<PgPool>, Query(page): Query<PageQuery>) -> ApiResult<Json<Page<Publication>>> {
+pub async fn publications(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<Publication>>> {
     principal.require(Role::Viewer)?;
     let (limit, offset) = page.bounds()?;
     let rows = sqlx::query_as::<_, Publication>(

@@ -27,12 +27,17 @@ pub struct Image {
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, run_id, tenant, scene_index, prompt, width, height, media_key, provider, created_at";
+const COLUMNS: &str =
+    "id, run_id, tenant, scene_index, prompt, width, height, media_key, provider, created_at";
 
 /// Lists images, newest first; non-admins see only their tenant's.
 #[utoipa::path(get, path = "/v1/images", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Image>), (status = 401, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
-pub async fn list(principal: Principal, db: axum::extract::State<PgPool>, Query(page): Query<PageQuery>) -> ApiResult<Json<Page<Image>>> {
+pub async fn list(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<Image>>> {
     principal.require(Role::Viewer)?;
     let (limit, offset) = page.bounds()?;
     let rows = sqlx::query_as::<_, Image>(&format!(
@@ -49,15 +54,21 @@ pub async fn list(principal: Principal, db: axum::extract::State<PgPool>, Query(
 /// One image by id.
 #[utoipa::path(get, path = "/v1/images/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Image), (status = 404, body = shared::error::ErrorBody)))]
-pub async fn get(principal: Principal, db: axum::extract::State<PgPool>, Path(id): Path<Uuid>) -> ApiResult<Json<Image>> {
+pub async fn get(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Image>> {
     principal.require(Role::Viewer)?;
-    sqlx::query_as::<_, Image>(&format!("SELECT {COLUMNS} FROM image.images WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"))
-        .bind(id)
-        .bind(principal.tenant_scope())
-        .fetch_optional(&*db)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("image {id} not found")))
+    sqlx::query_as::<_, Image>(&format!(
+        "SELECT {COLUMNS} FROM image.images WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"
+    ))
+    .bind(id)
+    .bind(principal.tenant_scope())
+    .fetch_optional(&*db)
+    .await?
+    .map(Json)
+    .ok_or_else(|| ApiError::not_found(format!("image {id} not found")))
 }
 
 #[derive(utoipa::OpenApi)]

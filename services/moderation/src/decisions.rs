@@ -31,7 +31,11 @@ const COLUMNS: &str = "id, run_id, tenant, subject_kind, subject_ref, verdict, r
 /// Lists decisions, newest first; non-admins see only their tenant's.
 #[utoipa::path(get, path = "/v1/moderation/decisions", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Decision>), (status = 401, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
-pub async fn list(principal: Principal, db: axum::extract::State<PgPool>, Query(page): Query<PageQuery>) -> ApiResult<Json<Page<Decision>>> {
+pub async fn list(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<Decision>>> {
     principal.require(Role::Viewer)?;
     let (limit, offset) = page.bounds()?;
     let rows = sqlx::query_as::<_, Decision>(&format!(
@@ -48,7 +52,11 @@ pub async fn list(principal: Principal, db: axum::extract::State<PgPool>, Query(
 /// One decision by id.
 #[utoipa::path(get, path = "/v1/moderation/decisions/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Decision), (status = 404, body = shared::error::ErrorBody)))]
-pub async fn get(principal: Principal, db: axum::extract::State<PgPool>, Path(id): Path<Uuid>) -> ApiResult<Json<Decision>> {
+pub async fn get(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Decision>> {
     principal.require(Role::Viewer)?;
     sqlx::query_as::<_, Decision>(&format!("SELECT {COLUMNS} FROM moderation.decisions WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"))
         .bind(id)

@@ -26,12 +26,17 @@ pub struct Track {
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, run_id, tenant, mood, tempo_bpm, duration_ms, media_key, licence, created_at";
+const COLUMNS: &str =
+    "id, run_id, tenant, mood, tempo_bpm, duration_ms, media_key, licence, created_at";
 
 /// Lists tracks, newest first; non-admins see only their tenant's.
 #[utoipa::path(get, path = "/v1/music", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Track>), (status = 401, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
-pub async fn list(principal: Principal, db: axum::extract::State<PgPool>, Query(page): Query<PageQuery>) -> ApiResult<Json<Page<Track>>> {
+pub async fn list(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<Track>>> {
     principal.require(Role::Viewer)?;
     let (limit, offset) = page.bounds()?;
     let rows = sqlx::query_as::<_, Track>(&format!(
@@ -48,15 +53,21 @@ pub async fn list(principal: Principal, db: axum::extract::State<PgPool>, Query(
 /// One track by id.
 #[utoipa::path(get, path = "/v1/music/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Track), (status = 404, body = shared::error::ErrorBody)))]
-pub async fn get(principal: Principal, db: axum::extract::State<PgPool>, Path(id): Path<Uuid>) -> ApiResult<Json<Track>> {
+pub async fn get(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Track>> {
     principal.require(Role::Viewer)?;
-    sqlx::query_as::<_, Track>(&format!("SELECT {COLUMNS} FROM music.tracks WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"))
-        .bind(id)
-        .bind(principal.tenant_scope())
-        .fetch_optional(&*db)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("track {id} not found")))
+    sqlx::query_as::<_, Track>(&format!(
+        "SELECT {COLUMNS} FROM music.tracks WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"
+    ))
+    .bind(id)
+    .bind(principal.tenant_scope())
+    .fetch_optional(&*db)
+    .await?
+    .map(Json)
+    .ok_or_else(|| ApiError::not_found(format!("track {id} not found")))
 }
 
 #[derive(utoipa::OpenApi)]

@@ -2,13 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shared::openapi::BearerAuth;
 use shared::{
     auth::{Principal, Role},
     extract::{Json, Path, Query},
     page::{Page, PageQuery},
     ApiError, ApiResult,
 };
-use shared::openapi::BearerAuth;
 use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -45,7 +45,14 @@ pub struct RunDetail {
     pub steps: Vec<Step>,
 }
 
-const STATES: &[&str] = &["queued", "running", "waiting_review", "succeeded", "failed", "cancelled"];
+const STATES: &[&str] = &[
+    "queued",
+    "running",
+    "waiting_review",
+    "succeeded",
+    "failed",
+    "cancelled",
+];
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RunFilter {
@@ -56,11 +63,19 @@ pub struct RunFilter {
 /// Lists runs, newest first; non-admins see only their tenant's.
 #[utoipa::path(get, path = "/v1/runs", params(RunFilter, PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<RunSummary>), (status = 401, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
-pub async fn list(principal: Principal, state: axum::extract::State<PgPool>, Query(filter): Query<RunFilter>, Query(page): Query<PageQuery>) -> ApiResult<Json<Page<RunSummary>>> {
+pub async fn list(
+    principal: Principal,
+    state: axum::extract::State<PgPool>,
+    Query(filter): Query<RunFilter>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<RunSummary>>> {
     principal.require(Role::Viewer)?;
     if let Some(wanted) = &filter.state {
         if !STATES.contains(&wanted.as_str()) {
-            return Err(ApiError::validation("state", format!("must be one of {}", STATES.join(", "))));
+            return Err(ApiError::validation(
+                "state",
+                format!("must be one of {}", STATES.join(", ")),
+            ));
         }
     }
     let (limit, offset) = page.bounds()?;
@@ -81,7 +96,11 @@ pub async fn list(principal: Principal, state: axum::extract::State<PgPool>, Que
 /// One run with every step's state, attempts, timings, assets and cost.
 #[utoipa::path(get, path = "/v1/runs/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = RunDetail), (status = 404, body = shared::error::ErrorBody)))]
-pub async fn get(principal: Principal, state: axum::extract::State<PgPool>, Path(id): Path<Uuid>) -> ApiResult<Json<RunDetail>> {
+pub async fn get(
+    principal: Principal,
+    state: axum::extract::State<PgPool>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<RunDetail>> {
     principal.require(Role::Viewer)?;
     shared::telemetry::record_run_id(id);
     let run = sqlx::query_as::<_, RunSummary>(

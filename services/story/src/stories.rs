@@ -27,12 +27,17 @@ pub struct Story {
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, run_id, tenant, title, language, genre, tone, seed, scene_count, created_at";
+const COLUMNS: &str =
+    "id, run_id, tenant, title, language, genre, tone, seed, scene_count, created_at";
 
 /// Lists stories, newest first; non-admins see only their tenant's.
 #[utoipa::path(get, path = "/v1/stories", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Story>), (status = 401, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
-pub async fn list(principal: Principal, db: axum::extract::State<PgPool>, Query(page): Query<PageQuery>) -> ApiResult<Json<Page<Story>>> {
+pub async fn list(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<Story>>> {
     principal.require(Role::Viewer)?;
     let (limit, offset) = page.bounds()?;
     let rows = sqlx::query_as::<_, Story>(&format!(
@@ -49,15 +54,21 @@ pub async fn list(principal: Principal, db: axum::extract::State<PgPool>, Query(
 /// One story by id.
 #[utoipa::path(get, path = "/v1/stories/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Story), (status = 404, body = shared::error::ErrorBody)))]
-pub async fn get(principal: Principal, db: axum::extract::State<PgPool>, Path(id): Path<Uuid>) -> ApiResult<Json<Story>> {
+pub async fn get(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Story>> {
     principal.require(Role::Viewer)?;
-    sqlx::query_as::<_, Story>(&format!("SELECT {COLUMNS} FROM story.stories WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"))
-        .bind(id)
-        .bind(principal.tenant_scope())
-        .fetch_optional(&*db)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("story {id} not found")))
+    sqlx::query_as::<_, Story>(&format!(
+        "SELECT {COLUMNS} FROM story.stories WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"
+    ))
+    .bind(id)
+    .bind(principal.tenant_scope())
+    .fetch_optional(&*db)
+    .await?
+    .map(Json)
+    .ok_or_else(|| ApiError::not_found(format!("story {id} not found")))
 }
 
 #[derive(utoipa::OpenApi)]

@@ -26,12 +26,17 @@ pub struct Narration {
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, run_id, tenant, language, voice, media_key, duration_ms, sample_rate, created_at";
+const COLUMNS: &str =
+    "id, run_id, tenant, language, voice, media_key, duration_ms, sample_rate, created_at";
 
 /// Lists narrations, newest first; non-admins see only their tenant's.
 #[utoipa::path(get, path = "/v1/speech", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Narration>), (status = 401, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
-pub async fn list(principal: Principal, db: axum::extract::State<PgPool>, Query(page): Query<PageQuery>) -> ApiResult<Json<Page<Narration>>> {
+pub async fn list(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<Narration>>> {
     principal.require(Role::Viewer)?;
     let (limit, offset) = page.bounds()?;
     let rows = sqlx::query_as::<_, Narration>(&format!(
@@ -48,15 +53,21 @@ pub async fn list(principal: Principal, db: axum::extract::State<PgPool>, Query(
 /// One narration by id.
 #[utoipa::path(get, path = "/v1/speech/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Narration), (status = 404, body = shared::error::ErrorBody)))]
-pub async fn get(principal: Principal, db: axum::extract::State<PgPool>, Path(id): Path<Uuid>) -> ApiResult<Json<Narration>> {
+pub async fn get(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Narration>> {
     principal.require(Role::Viewer)?;
-    sqlx::query_as::<_, Narration>(&format!("SELECT {COLUMNS} FROM tts.narrations WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"))
-        .bind(id)
-        .bind(principal.tenant_scope())
-        .fetch_optional(&*db)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("narration {id} not found")))
+    sqlx::query_as::<_, Narration>(&format!(
+        "SELECT {COLUMNS} FROM tts.narrations WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"
+    ))
+    .bind(id)
+    .bind(principal.tenant_scope())
+    .fetch_optional(&*db)
+    .await?
+    .map(Json)
+    .ok_or_else(|| ApiError::not_found(format!("narration {id} not found")))
 }
 
 #[derive(utoipa::OpenApi)]

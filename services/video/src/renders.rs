@@ -27,12 +27,17 @@ pub struct Render {
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, run_id, tenant, format, width, height, duration_ms, media_key, state, created_at";
+const COLUMNS: &str =
+    "id, run_id, tenant, format, width, height, duration_ms, media_key, state, created_at";
 
 /// Lists renders, newest first; non-admins see only their tenant's.
 #[utoipa::path(get, path = "/v1/videos", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Render>), (status = 401, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
-pub async fn list(principal: Principal, db: axum::extract::State<PgPool>, Query(page): Query<PageQuery>) -> ApiResult<Json<Page<Render>>> {
+pub async fn list(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<Render>>> {
     principal.require(Role::Viewer)?;
     let (limit, offset) = page.bounds()?;
     let rows = sqlx::query_as::<_, Render>(&format!(
@@ -49,15 +54,21 @@ pub async fn list(principal: Principal, db: axum::extract::State<PgPool>, Query(
 /// One render by id.
 #[utoipa::path(get, path = "/v1/videos/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Render), (status = 404, body = shared::error::ErrorBody)))]
-pub async fn get(principal: Principal, db: axum::extract::State<PgPool>, Path(id): Path<Uuid>) -> ApiResult<Json<Render>> {
+pub async fn get(
+    principal: Principal,
+    db: axum::extract::State<PgPool>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Render>> {
     principal.require(Role::Viewer)?;
-    sqlx::query_as::<_, Render>(&format!("SELECT {COLUMNS} FROM video.renders WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"))
-        .bind(id)
-        .bind(principal.tenant_scope())
-        .fetch_optional(&*db)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("render {id} not found")))
+    sqlx::query_as::<_, Render>(&format!(
+        "SELECT {COLUMNS} FROM video.renders WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"
+    ))
+    .bind(id)
+    .bind(principal.tenant_scope())
+    .fetch_optional(&*db)
+    .await?
+    .map(Json)
+    .ok_or_else(|| ApiError::not_found(format!("render {id} not found")))
 }
 
 #[derive(utoipa::OpenApi)]

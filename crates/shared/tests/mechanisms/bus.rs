@@ -28,7 +28,12 @@ struct Recorder {
 impl Recorder {
     fn new(delay: Duration) -> (Self, mpsc::UnboundedReceiver<Delivery>) {
         let (seen, receiver) = mpsc::unbounded_channel();
-        let recorder = Recorder { seen, failing: Arc::default(), calls: Arc::default(), delay };
+        let recorder = Recorder {
+            seen,
+            failing: Arc::default(),
+            calls: Arc::default(),
+            delay,
+        };
         (recorder, receiver)
     }
 }
@@ -48,11 +53,14 @@ fn job(n: i64) -> Envelope {
 }
 
 async fn raw_connection() -> anyhow::Result<redis::aio::MultiplexedConnection> {
-    Ok(redis::Client::open(shared::testing::redis_url())?.get_multiplexed_async_connection().await?)
+    Ok(redis::Client::open(shared::testing::redis_url())?
+        .get_multiplexed_async_connection()
+        .await?)
 }
 
 #[tokio::test]
-async fn an_entry_left_unacked_by_a_crashed_consumer_is_reclaimed_by_another() -> anyhow::Result<()> {
+async fn an_entry_left_unacked_by_a_crashed_consumer_is_reclaimed_by_another() -> anyhow::Result<()>
+{
     let bus = test_bus(5)?;
     let key = bus.stream_key(STREAM);
     let sent = job(1);
@@ -60,45 +68,102 @@ async fn an_entry_left_unacked_by_a_crashed_consumer_is_reclaimed_by_another() -
 
     // The "crashed" consumer takes delivery and dies without acking.
     let mut conn = raw_connection().await?;
-    let _: () = redis::cmd("XGROUP").arg("CREATE").arg(&key).arg("workers").arg("0").arg("MKSTREAM").query_async(&mut conn).await?;
-    let taken: redis::Value = redis::cmd("XREADGROUP").arg("GROUP").arg("workers").arg("crashed").arg("COUNT").arg(1).arg("STREAMS").arg(&key).arg(">").query_async(&mut conn).await?;
-    assert!(matches!(taken, redis::Value::Array(ref a) if !a.is_empty()), "crashed consumer got nothing");
+    let _: () = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&key)
+        .arg("workers")
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async(&mut conn)
+        .await?;
+    let taken: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("workers")
+        .arg("crashed")
+        .arg("COUNT")
+        .arg(1)
+        .arg("STREAMS")
+        .arg(&key)
+        .arg(">")
+        .query_async(&mut conn)
+        .await?;
+    assert!(
+        matches!(taken, redis::Value::Array(ref a) if !a.is_empty()),
+        "crashed consumer got nothing"
+    );
 
     let (recorder, mut seen) = Recorder::new(Duration::ZERO);
     let shutdown = CancellationToken::new();
-    let survivor = bus.consumer(STREAM, "workers", "survivor").reclaim_after(Duration::from_millis(200));
+    let survivor = bus
+        .consumer(STREAM, "workers", "survivor")
+        .reclaim_after(Duration::from_millis(200));
     let running = tokio::spawn(survivor.run(recorder, shutdown.clone()));
 
-    let delivery = tokio::time::timeout(Duration::from_secs(10), seen.recv()).await?.ok_or_else(|| anyhow::anyhow!("no delivery"))?;
+    let delivery = tokio::time::timeout(Duration::from_secs(10), seen.recv())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no delivery"))?;
     assert_eq!(delivery.envelope, sent);
-    assert_eq!(delivery.deliveries, 2, "the reclaimed entry counts both deliveries");
-    assert!(eventually(5, || async { bus.stats(STREAM, "workers").await.map(|s| s.pending == 0).unwrap_or(false) }).await);
+    assert_eq!(
+        delivery.deliveries, 2,
+        "the reclaimed entry counts both deliveries"
+    );
+    assert!(
+        eventually(5, || async {
+            bus.stats(STREAM, "workers")
+                .await
+                .map(|s| s.pending == 0)
+                .unwrap_or(false)
+        })
+        .await
+    );
     shutdown.cancel();
     running.await??;
     Ok(())
 }
 
 #[tokio::test]
-async fn an_entry_failing_n_times_is_dead_lettered_and_redrive_brings_it_back() -> anyhow::Result<()> {
+async fn an_entry_failing_n_times_is_dead_lettered_and_redrive_brings_it_back() -> anyhow::Result<()>
+{
     let bus = test_bus(3)?;
     let (recorder, mut seen) = Recorder::new(Duration::ZERO);
     recorder.failing.store(true, Ordering::SeqCst);
     let shutdown = CancellationToken::new();
-    let running = tokio::spawn(bus.consumer(STREAM, "workers", "w1").run(recorder.clone(), shutdown.clone()));
+    let running = tokio::spawn(
+        bus.consumer(STREAM, "workers", "w1")
+            .run(recorder.clone(), shutdown.clone()),
+    );
     let sent = job(2);
     bus.publish(STREAM, &sent).await?;
 
-    assert!(eventually(15, || async { bus.dead_letters(STREAM).await.map(|d| d.len() == 1).unwrap_or(false) }).await, "never dead-lettered");
-    assert_eq!(recorder.calls.load(Ordering::SeqCst), 3, "delivered exactly max_deliveries times");
+    assert!(
+        eventually(15, || async {
+            bus.dead_letters(STREAM)
+                .await
+                .map(|d| d.len() == 1)
+                .unwrap_or(false)
+        })
+        .await,
+        "never dead-lettered"
+    );
+    assert_eq!(
+        recorder.calls.load(Ordering::SeqCst),
+        3,
+        "delivered exactly max_deliveries times"
+    );
     assert_eq!(bus.dead_letters(STREAM).await?[0].1, sent);
     let stats = bus.stats(STREAM, "workers").await?;
     assert_eq!((stats.pending, stats.dead_letters), (0, 1));
 
     recorder.failing.store(false, Ordering::SeqCst);
     assert_eq!(bus.redrive(STREAM).await?, 1);
-    let delivery = tokio::time::timeout(Duration::from_secs(10), seen.recv()).await?.ok_or_else(|| anyhow::anyhow!("no delivery"))?;
+    let delivery = tokio::time::timeout(Duration::from_secs(10), seen.recv())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no delivery"))?;
     assert_eq!(delivery.envelope, sent, "the same message id comes back");
-    assert_eq!(delivery.deliveries, 1, "a redriven entry starts a fresh count");
+    assert_eq!(
+        delivery.deliveries, 1,
+        "a redriven entry starts a fresh count"
+    );
     assert!(bus.dead_letters(STREAM).await?.is_empty());
     shutdown.cancel();
     running.await??;
@@ -109,11 +174,28 @@ async fn an_entry_failing_n_times_is_dead_lettered_and_redrive_brings_it_back() 
 async fn an_undecodable_entry_goes_straight_to_the_dead_letters() -> anyhow::Result<()> {
     let bus = test_bus(5)?;
     let mut conn = raw_connection().await?;
-    let _: String = redis::cmd("XADD").arg(bus.stream_key(STREAM)).arg("*").arg("envelope").arg("{not json").query_async(&mut conn).await?;
+    let _: String = redis::cmd("XADD")
+        .arg(bus.stream_key(STREAM))
+        .arg("*")
+        .arg("envelope")
+        .arg("{not json")
+        .query_async(&mut conn)
+        .await?;
     let (recorder, _seen) = Recorder::new(Duration::ZERO);
     let shutdown = CancellationToken::new();
-    let running = tokio::spawn(bus.consumer(STREAM, "workers", "w1").run(recorder.clone(), shutdown.clone()));
-    assert!(eventually(10, || async { bus.stats(STREAM, "workers").await.map(|s| s.dead_letters == 1).unwrap_or(false) }).await);
+    let running = tokio::spawn(
+        bus.consumer(STREAM, "workers", "w1")
+            .run(recorder.clone(), shutdown.clone()),
+    );
+    assert!(
+        eventually(10, || async {
+            bus.stats(STREAM, "workers")
+                .await
+                .map(|s| s.dead_letters == 1)
+                .unwrap_or(false)
+        })
+        .await
+    );
     assert_eq!(recorder.calls.load(Ordering::SeqCst), 0);
     shutdown.cancel();
     running.await??;
@@ -125,13 +207,22 @@ async fn shutdown_waits_for_the_in_flight_delivery_and_acks_it() -> anyhow::Resu
     let bus = test_bus(5)?;
     let (recorder, mut seen) = Recorder::new(Duration::from_millis(1500));
     let shutdown = CancellationToken::new();
-    let running = tokio::spawn(bus.consumer(STREAM, "workers", "w1").run(recorder.clone(), shutdown.clone()));
+    let running = tokio::spawn(
+        bus.consumer(STREAM, "workers", "w1")
+            .run(recorder.clone(), shutdown.clone()),
+    );
     bus.publish(STREAM, &job(3)).await?;
-    assert!(eventually(10, || async { recorder.calls.load(Ordering::SeqCst) == 1 }).await, "handler never started");
+    assert!(
+        eventually(10, || async { recorder.calls.load(Ordering::SeqCst) == 1 }).await,
+        "handler never started"
+    );
 
     shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(10), running).await???;
-    assert!(seen.try_recv().is_ok(), "the in-flight job finished before the consumer returned");
+    assert!(
+        seen.try_recv().is_ok(),
+        "the in-flight job finished before the consumer returned"
+    );
     let stats = bus.stats(STREAM, "workers").await?;
     assert_eq!(stats.pending, 0, "and it was acked");
     Ok(())

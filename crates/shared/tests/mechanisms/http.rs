@@ -27,9 +27,18 @@ struct Minted {
     count: u32,
 }
 
-async fn mint(principal: Principal, Json(request): Json<MintRequest>) -> ApiResult<(StatusCode, Json<Minted>)> {
+async fn mint(
+    principal: Principal,
+    Json(request): Json<MintRequest>,
+) -> ApiResult<(StatusCode, Json<Minted>)> {
     principal.require(Role::Operator)?;
-    Ok((StatusCode::CREATED, Json(Minted { id: uuid::Uuid::new_v4(), count: request.count })))
+    Ok((
+        StatusCode::CREATED,
+        Json(Minted {
+            id: uuid::Uuid::new_v4(),
+            count: request.count,
+        }),
+    ))
 }
 
 impl Service for Minter {
@@ -47,7 +56,12 @@ impl Service for Minter {
     }
 }
 
-async fn post_mint(app: &TestApp, token: &str, key: Option<&str>, body: &str) -> anyhow::Result<(StatusCode, Option<String>, Value)> {
+async fn post_mint(
+    app: &TestApp,
+    token: &str,
+    key: Option<&str>,
+    body: &str,
+) -> anyhow::Result<(StatusCode, Option<String>, Value)> {
     let mut request = app
         .client
         .post(app.url("/v1/mint"))
@@ -59,7 +73,11 @@ async fn post_mint(app: &TestApp, token: &str, key: Option<&str>, body: &str) ->
     }
     let response = request.send().await?;
     let status = StatusCode::from_u16(response.status().as_u16())?;
-    let replayed = response.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let replayed = response
+        .headers()
+        .get("idempotent-replayed")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     Ok((status, replayed, response.json().await?))
 }
 
@@ -68,11 +86,19 @@ async fn an_idempotent_post_replays_its_first_response() -> anyhow::Result<()> {
     let app = TestApp::spawn(vec![Arc::new(Minter)]).await?;
     let token = app.token(Role::Operator, "acme");
 
-    let (status, replayed, first) = post_mint(&app, &token, Some("key-1"), r#"{"count":1}"#).await?;
+    let (status, replayed, first) =
+        post_mint(&app, &token, Some("key-1"), r#"{"count":1}"#).await?;
     assert_eq!((status, replayed), (StatusCode::CREATED, None));
-    let (status, replayed, again) = post_mint(&app, &token, Some("key-1"), r#"{"count":1}"#).await?;
-    assert_eq!((status, replayed.as_deref()), (StatusCode::CREATED, Some("true")));
-    assert_eq!(first, again, "the stored response is replayed byte for byte");
+    let (status, replayed, again) =
+        post_mint(&app, &token, Some("key-1"), r#"{"count":1}"#).await?;
+    assert_eq!(
+        (status, replayed.as_deref()),
+        (StatusCode::CREATED, Some("true"))
+    );
+    assert_eq!(
+        first, again,
+        "the stored response is replayed byte for byte"
+    );
 
     let (status, _, error) = post_mint(&app, &token, Some("key-1"), r#"{"count":2}"#).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -83,7 +109,8 @@ async fn an_idempotent_post_replays_its_first_response() -> anyhow::Result<()> {
     let (_, _, unkeyed) = post_mint(&app, &token, None, r#"{"count":1}"#).await?;
     assert_ne!(unkeyed["id"], first["id"]);
     let other_tenant = app.token(Role::Operator, "globex");
-    let (_, replayed, theirs) = post_mint(&app, &other_tenant, Some("key-1"), r#"{"count":1}"#).await?;
+    let (_, replayed, theirs) =
+        post_mint(&app, &other_tenant, Some("key-1"), r#"{"count":1}"#).await?;
     assert_eq!(replayed, None, "keys are scoped to the caller");
     assert_ne!(theirs["id"], first["id"]);
     app.stop().await
@@ -102,7 +129,13 @@ async fn errors_are_json_with_a_code_and_a_reason() -> anyhow::Result<()> {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["field"], "count", "{body}");
 
-    let (status, _, body) = post_mint(&app, &app.token(Role::Viewer, "acme"), None, r#"{"count": 1}"#).await?;
+    let (status, _, body) = post_mint(
+        &app,
+        &app.token(Role::Viewer, "acme"),
+        None,
+        r#"{"count": 1}"#,
+    )
+    .await?;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["code"], "forbidden");
 
@@ -111,7 +144,12 @@ async fn errors_are_json_with_a_code_and_a_reason() -> anyhow::Result<()> {
     let body: Value = response.json().await?;
     assert_eq!(body["code"], "not_found");
 
-    let response = app.client.delete(app.url("/v1/mint")).bearer_auth(&token).send().await?;
+    let response = app
+        .client
+        .delete(app.url("/v1/mint"))
+        .bearer_auth(&token)
+        .send()
+        .await?;
     assert_eq!(response.status().as_u16(), 405);
     assert!(response.headers().contains_key("x-request-id"));
     app.stop().await
@@ -119,7 +157,11 @@ async fn errors_are_json_with_a_code_and_a_reason() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn readiness_turns_503_and_names_redis_when_redis_is_unreachable() -> anyhow::Result<()> {
-    let app = TestApp::spawn_with(vec![Arc::new(Minter)], &[("redis_url", ConfigValue::from("redis://127.0.0.1:1"))]).await?;
+    let app = TestApp::spawn_with(
+        vec![Arc::new(Minter)],
+        &[("redis_url", ConfigValue::from("redis://127.0.0.1:1"))],
+    )
+    .await?;
     let live = app.client.get(app.url("/health/live")).send().await?;
     assert_eq!(live.status().as_u16(), 204, "liveness has no dependencies");
     let ready = app.client.get(app.url("/health/ready")).send().await?;

@@ -13,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 use crate::test_bus;
 
 #[tokio::test]
-async fn outbox_rows_reach_the_stream_exactly_once_across_relay_crashes_and_restarts() -> anyhow::Result<()> {
+async fn outbox_rows_reach_the_stream_exactly_once_across_relay_crashes_and_restarts(
+) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let settings = isolated_settings(dir.path(), &[])?;
     let pool = db::connect(settings.config.database_url.expose()).await?;
@@ -30,13 +31,24 @@ async fn outbox_rows_reach_the_stream_exactly_once_across_relay_crashes_and_rest
     tx.commit().await?;
 
     // A relay that crashed after publishing the first ten rows, before marking them.
-    let first_ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM fleet.outbox ORDER BY id LIMIT 10").fetch_all(&pool).await?;
+    let first_ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM fleet.outbox ORDER BY id LIMIT 10")
+            .fetch_all(&pool)
+            .await?;
     for (id, envelope) in first_ids.iter().zip(&sent) {
-        bus.publish_once("events", &format!("outbox:{id}"), envelope, Duration::from_secs(60)).await?;
+        bus.publish_once(
+            "events",
+            &format!("outbox:{id}"),
+            envelope,
+            Duration::from_secs(60),
+        )
+        .await?;
     }
 
     // A relay that is killed at an arbitrary moment, then a fresh one that finishes the job.
-    let killed = tokio::spawn(Relay::new(pool.clone(), bus.clone(), vec!["svc".into()]).run(CancellationToken::new()));
+    let killed = tokio::spawn(
+        Relay::new(pool.clone(), bus.clone(), vec!["svc".into()]).run(CancellationToken::new()),
+    );
     tokio::time::sleep(Duration::from_millis(5)).await;
     killed.abort();
     let _ = killed.await;
@@ -47,7 +59,10 @@ async fn outbox_rows_reach_the_stream_exactly_once_across_relay_crashes_and_rest
     assert_eq!(published.len(), 30, "each row published exactly once");
     let ids: HashSet<_> = published.iter().map(|(_, e)| e.id).collect();
     assert_eq!(ids, sent.iter().map(|e| e.id).collect::<HashSet<_>>());
-    let unpublished: i64 = sqlx::query_scalar("SELECT count(*) FROM fleet.outbox WHERE published_at IS NULL").fetch_one(&pool).await?;
+    let unpublished: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM fleet.outbox WHERE published_at IS NULL")
+            .fetch_one(&pool)
+            .await?;
     assert_eq!(unpublished, 0);
     Ok(())
 }
@@ -60,10 +75,27 @@ async fn the_relay_only_moves_rows_of_its_own_services() -> anyhow::Result<()> {
     db::migrate(&pool).await?;
     let bus = test_bus(5)?;
     let mut tx = pool.begin().await?;
-    outbox::enqueue(&mut tx, "mine", "jobs.a", &Envelope::new("a", None, serde_json::json!({}))).await?;
-    outbox::enqueue(&mut tx, "theirs", "jobs.b", &Envelope::new("b", None, serde_json::json!({}))).await?;
+    outbox::enqueue(
+        &mut tx,
+        "mine",
+        "jobs.a",
+        &Envelope::new("a", None, serde_json::json!({})),
+    )
+    .await?;
+    outbox::enqueue(
+        &mut tx,
+        "theirs",
+        "jobs.b",
+        &Envelope::new("b", None, serde_json::json!({})),
+    )
+    .await?;
     tx.commit().await?;
-    assert_eq!(Relay::new(pool.clone(), bus.clone(), vec!["mine".into()]).relay_once().await?, 1);
+    assert_eq!(
+        Relay::new(pool.clone(), bus.clone(), vec!["mine".into()])
+            .relay_once()
+            .await?,
+        1
+    );
     assert_eq!(bus.entries("jobs.a").await?.len(), 1);
     assert!(bus.entries("jobs.b").await?.is_empty());
     Ok(())

@@ -25,10 +25,18 @@ async fn start_moto() -> anyhow::Result<MotoServer> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| anyhow::anyhow!("moto_server is required (pip install 'moto[server]'): {e}"))?;
-    let server = MotoServer { child, endpoint: format!("http://127.0.0.1:{port}") };
+        .map_err(|e| {
+            anyhow::anyhow!("moto_server is required (pip install 'moto[server]'): {e}")
+        })?;
+    let server = MotoServer {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return Ok(server);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -50,19 +58,37 @@ async fn the_s3_store_is_content_addressed_on_a_real_s3_server() -> anyhow::Resu
     let client = aws_sdk_s3::Client::from_conf(config);
     let store = S3Store::new(client.clone(), "media", "reelforge");
 
-    assert!(store.check().await.is_err(), "a missing bucket is not ready");
+    assert!(
+        store.check().await.is_err(),
+        "a missing bucket is not ready"
+    );
     client.create_bucket().bucket("media").send().await?;
     store.check().await?;
 
     let key = store.put(Bytes::from_static(b"narration"), "wav").await?;
     assert_eq!(key, MediaKey::for_bytes(b"narration", "wav")?);
-    assert_eq!(store.put(Bytes::from_static(b"narration"), "wav").await?, key);
+    assert_eq!(
+        store.put(Bytes::from_static(b"narration"), "wav").await?,
+        key
+    );
     assert!(store.exists(&key).await?);
     assert_eq!(store.get(&key).await?, Bytes::from_static(b"narration"));
-    assert!(!store.exists(&MediaKey::for_bytes(b"absent", "wav")?).await?);
+    assert!(
+        !store
+            .exists(&MediaKey::for_bytes(b"absent", "wav")?)
+            .await?
+    );
 
     let listed = client.list_objects_v2().bucket("media").send().await?;
     let keys: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
-    assert_eq!(keys, vec![format!("reelforge/{}/{}/{}", &key.as_str()[..2], &key.as_str()[2..4], key)]);
+    assert_eq!(
+        keys,
+        vec![format!(
+            "reelforge/{}/{}/{}",
+            &key.as_str()[..2],
+            &key.as_str()[2..4],
+            key
+        )]
+    );
     Ok(())
 }

@@ -1,0 +1,204 @@
+//! The `reelforge` binary: configuration errors, tokens, `serve --only`, and SIGTERM draining.
+
+use std::{
+    process::{Child, Command, Output, Stdio},
+    time::Duration,
+};
+
+use shared::testing::{redis_url, server_url};
+
+const BIN: &str = env!("CARGO_BIN_EXE_reelforge");
+
+/// A `reelforge` command isolated from the developer's environment: fresh database, prefix and data dir.
+struct Sandbox {
+    dir: tempfile::TempDir,
+    database_url: String,
+    prefix: String,
+}
+
+impl Sandbox {
+    fn new() -> anyhow::Result<Self> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        Ok(Self {
+            dir: tempfile::tempdir()?,
+            database_url: format!("{}/reelforge_test_{id}", server_url()),
+            prefix: format!("test-{id}"),
+        })
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &self.database_url)
+            .env("REDIS_URL", redis_url())
+            .env("REELFORGE_BUS__PREFIX", &self.prefix)
+            .env("REELFORGE_DATA_DIR", self.dir.path().join("data"));
+        command
+    }
+
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Output> {
+        let mut command = self.command(args);
+        command.envs(env.iter().copied());
+        Ok(command.output()?)
+    }
+}
+
+/// A served process killed on drop if a test fails midway.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn wait_ready(base: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(response) = client.get(format!("{base}/health/ready")).send().await {
+            if response.status().is_success() {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("{base} never became ready")
+}
+
+#[test]
+fn a_bad_setting_is_refused_with_the_key_named() -> anyhow::Result<()> {
+    let sandbox = Sandbox::new()?;
+    let output = sandbox.run(&["serve"], &[("REELFORGE_BUS__MAX_DELIVERIES", "many")])?;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`bus.max_deliveries`"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn production_mode_refuses_to_start_without_a_key() -> anyhow::Result<()> {
+    let sandbox = Sandbox::new()?;
+    let output = sandbox.run(&["serve"], &[("REELFORGE_MODE", "production")])?;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no JWT key configured"), "{stderr}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn serve_only_runs_the_named_services_and_sigterm_exits_cleanly() -> anyhow::Result<()> {
+    let sandbox = Sandbox::new()?;
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let listen = format!("127.0.0.1:{port}");
+    let mut command = sandbox.command(&["serve", "--only", "video,tts", "--listen", &listen]);
+    let server = Server(
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?,
+    );
+    wait_ready(&base).await?;
+
+    let token = sandbox.run(
+        &[
+            "token",
+            "--role",
+            "viewer",
+            "--subject",
+            "tester",
+            "--tenant",
+            "acme",
+        ],
+        &[],
+    )?;
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let token = String::from_utf8(token.stdout)?.trim().to_owned();
+    let client = reqwest::Client::new();
+    let videos = client
+        .get(format!("{base}/v1/videos"))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    assert_eq!(
+        videos.status().as_u16(),
+        200,
+        "the token command signs with the server's dev key"
+    );
+    let speech = client
+        .get(format!("{base}/v1/speech"))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    assert_eq!(speech.status().as_u16(), 200);
+    let runs = client
+        .get(format!("{base}/v1/runs"))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    assert_eq!(
+        runs.status().as_u16(),
+        404,
+        "the orchestrator is not part of this process"
+    );
+
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()?
+        .success());
+    let mut server = server;
+    let status = tokio::task::spawn_blocking(move || {
+        let status = server.0.wait();
+        (status, server)
+    })
+    .await?;
+    let (status, mut server) = status;
+    assert!(status?.success(), "SIGTERM leads to a clean exit");
+    let mut logs = String::new();
+    if let Some(mut stdout) = server.0.stdout.take() {
+        std::io::Read::read_to_string(&mut stdout, &mut logs)?;
+    }
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(lines.iter().any(|l| l["message"] == "stopped"), "{logs}");
+    let request_line = lines.iter().find(|l| l["span"]["path"] == "/v1/videos");
+    assert!(
+        request_line.is_some_and(|l| l["span"]["request_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())),
+        "request logs carry the request id: {logs}"
+    );
+    Ok(())
+}
+
+#[test]
+fn migrate_creates_the_database_and_applies_every_schema() -> anyhow::Result<()> {
+    let sandbox = Sandbox::new()?;
+    let output = sandbox.run(&["migrate"], &[])?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let again = sandbox.run(&["migrate"], &[])?;
+    assert!(again.status.success(), "migrating twice is harmless");
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! The whole fleet: every service's auth, OpenAPI and metrics in one process, and the binary's lifecycle.
+
+mod binary;
+mod surface;

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The test command: bash scripts/test.sh
+# Installs what a fresh machine lacks, starts Postgres and Redis if they are down, then runs
+# formatting, lints, every test against real Postgres/Redis/S3 (moto), OpenAPI validation
+# and the deployment-file validators.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
+
+ensure_media_tools
+ensure_postgres
+ensure_redis
+ensure_python_tool moto_server 'moto[server]'
+ensure_python_tool openapi-spec-validator openapi-spec-validator
+use_fast_linker
+
+# Tests create one database each (reelforge_test_*); clear those left by earlier runs.
+psql -h 127.0.0.1 -U postgres -At -c "SELECT datname FROM pg_database WHERE datname LIKE 'reelforge_test_%'" 2>/dev/null |
+  while read -r db; do psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS \"$db\"" || true; done
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log "cargo test"
+cargo test --workspace --locked
+
+log "OpenAPI documents"
+openapi_dir="$(mktemp -d)"
+trap 'rm -rf "$openapi_dir"' EXIT
+"$CARGO_TARGET_DIR/debug/reelforge" openapi --out "$openapi_dir"
+for document in "$openapi_dir"/*.json; do
+  openapi-spec-validator "$document" >/dev/null
+  printf 'PASS  openapi: %s\n' "$(basename "$document")"
+done
+
+log "deployment files"
+bash scripts/validate-deploy.sh
+log "all checks passed"
