@@ -32,6 +32,17 @@ ensure_media_tools() {
   ensure_command ffmpeg ffmpeg
   ensure_command ffprobe ffmpeg
   ensure_command espeak-ng espeak-ng
+  # Captions and thumbnails are set in DejaVu Sans.
+  if ! fc-list 2>/dev/null | grep -qi 'DejaVu Sans'; then
+    log "installing fonts-dejavu-core"
+    apt_install fonts-dejavu-core fontconfig
+  fi
+}
+
+ensure_rust() {
+  command -v cargo >/dev/null 2>&1 && return 0
+  log "cargo is missing: install Rust with https://rustup.rs (curl https://sh.rustup.rs -sSf | sh), then rerun"
+  return 1
 }
 
 # A faster linker when available: mold via clang cuts link time of the many test binaries.

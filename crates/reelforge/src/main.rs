@@ -1,6 +1,7 @@
 //! `reelforge`: run every service in one process or a chosen few, migrate, issue tokens.
 
 mod fleet;
+mod make;
 
 use std::{process::ExitCode, time::Duration};
 
@@ -35,6 +36,8 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
+    /// Make videos about a topic: story, narration, images, music, moderation, render.
+    Make(make::MakeArgs),
     /// Create the database if needed and apply every migration.
     Migrate {
         #[arg(long, env = "REELFORGE_CONFIG")]
@@ -45,6 +48,9 @@ enum Command {
         #[arg(long, default_value = "openapi")]
         out: std::path::PathBuf,
     },
+    /// Print the encoder arguments of every output (the benchmark's re-encode uses them).
+    #[command(hide = true)]
+    EncoderArgs,
     /// Print a signed JWT for calling the API.
     Token {
         #[arg(long, env = "REELFORGE_CONFIG")]
@@ -104,6 +110,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = args.settings()?;
             runtime()?.block_on(shared::process::serve(settings, services))
         }
+        Command::Make(args) => {
+            let settings = Settings::load(args.config.as_deref())?;
+            let log = settings.config.data_dir.join("reelforge.log");
+            let _telemetry = telemetry::init_to("reelforge", telemetry::LogTarget::File(log.clone()))?;
+            let files = runtime()?.block_on(make::make(args, settings))?;
+            for file in files {
+                println!("{}", file.display());
+            }
+            eprintln!("logs: {}", log.display());
+            Ok(())
+        }
         Command::Migrate { config } => {
             let settings = Settings::load(config.as_deref())?;
             runtime()?.block_on(async {
@@ -127,6 +144,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 println!("{}", path.display());
             }
+            Ok(())
+        }
+        Command::EncoderArgs => {
+            println!("{}", video::ffmpeg::ENCODER_ARGS.join(" "));
             Ok(())
         }
         Command::Token {

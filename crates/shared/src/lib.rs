@@ -9,6 +9,7 @@ pub mod extract;
 pub mod fleet;
 pub mod health;
 pub mod idempotency;
+pub mod jobs;
 pub mod metrics;
 pub mod openapi;
 pub mod outbox;

@@ -23,11 +23,33 @@ impl Drop for TelemetryGuard {
     }
 }
 
+/// Where JSON log lines go.
+pub enum LogTarget {
+    Stdout,
+    /// Appended to a file, for interactive commands whose terminal shows progress instead.
+    File(std::path::PathBuf),
+}
+
 /// Installs the global subscriber: JSON lines on stdout (`RUST_LOG` filters, default `info`),
 /// and spans exported over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 pub fn init(service_name: &str) -> anyhow::Result<TelemetryGuard> {
+    init_to(service_name, LogTarget::Stdout)
+}
+
+pub fn init_to(service_name: &str, target: LogTarget) -> anyhow::Result<TelemetryGuard> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let writer = match target {
+        LogTarget::Stdout => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stdout),
+        LogTarget::File(path) => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::sync::Mutex::new(file))
+        }
+    };
     let json = tracing_subscriber::fmt::layer()
+        .with_writer(writer)
         .json()
         .flatten_event(true)
         .with_current_span(true)

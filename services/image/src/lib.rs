@@ -1,11 +1,14 @@
 //! image service: one image per scene, plus thumbnail base art.
 
 mod images;
+pub mod render;
+
+mod worker;
 
 use std::sync::Arc;
 
 use axum::{routing::get, Router};
-use shared::{Context, Service};
+use shared::{Context, Service, Worker};
 use utoipa::OpenApi as _;
 
 /// The image service as a fleet member.
@@ -33,5 +36,10 @@ impl Service for ImageService {
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
         images::ApiDoc::openapi()
+    }
+
+    fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
+        let worker = worker::ImageWorker { db: ctx.db.clone(), store: ctx.store.clone() };
+        Ok(vec![ctx.consume("jobs.image", "image", worker)])
     }
 }

@@ -1,11 +1,14 @@
 //! music service: background tracks fitted to length and mood, with licence records.
 
+pub mod synth;
 mod tracks;
+
+mod worker;
 
 use std::sync::Arc;
 
 use axum::{routing::get, Router};
-use shared::{Context, Service};
+use shared::{Context, Service, Worker};
 use utoipa::OpenApi as _;
 
 /// The music service as a fleet member.
@@ -33,5 +36,10 @@ impl Service for MusicService {
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
         tracks::ApiDoc::openapi()
+    }
+
+    fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
+        let worker = worker::MusicWorker { db: ctx.db.clone(), store: ctx.store.clone() };
+        Ok(vec![ctx.consume("jobs.music", "music", worker)])
     }
 }

@@ -1,18 +1,55 @@
-//! orchestrator service: owns pipeline runs and their steps.
+//! orchestrator service: owns pipeline runs, drives each run's DAG over Redis Streams.
 
+mod commands;
+mod params;
+mod pipeline;
 mod runs;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
-use axum::{routing::get, Router};
-use shared::{Context, Service};
+use axum::{
+    routing::{get, post},
+    Router,
+};
+use futures::FutureExt as _;
+use shared::{
+    bus::{Delivery, Handler},
+    Context, Service, Worker,
+};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi as _;
+
+pub use params::{Catalogue, RunParams, RunRequest};
+pub use pipeline::{Limits, STEPS};
+
+/// `[services.orchestrator]` configuration.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct OrchestratorConfig {
+    #[serde(flatten)]
+    pub limits: Limits,
+    #[serde(flatten)]
+    pub catalogue: Catalogue,
+}
+
+/// What the orchestrator's handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub config: Arc<OrchestratorConfig>,
+    pub shutdown: CancellationToken,
+}
 
 /// The orchestrator as a fleet service.
 pub struct Orchestrator;
 
 pub fn service() -> Arc<dyn Service> {
     Arc::new(Orchestrator)
+}
+
+fn state(ctx: &Context) -> anyhow::Result<AppState> {
+    Ok(AppState { db: ctx.db.clone(), config: Arc::new(ctx.settings.service("orchestrator")?), shutdown: ctx.shutdown.clone() })
 }
 
 impl Service for Orchestrator {
@@ -26,12 +63,47 @@ impl Service for Orchestrator {
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
         Ok(Router::new()
-            .route("/v1/runs", get(runs::list))
+            .route("/v1/runs", get(runs::list).post(commands::create))
             .route("/v1/runs/{id}", get(runs::get))
-            .with_state(ctx.db.clone()))
+            .route("/v1/runs/{id}/manifest", get(runs::manifest))
+            .route("/v1/runs/{id}/events", get(runs::events))
+            .route("/v1/runs/{id}/cancel", post(commands::cancel))
+            .with_state(state(ctx)?))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        runs::ApiDoc::openapi()
+        let mut document = runs::ApiDoc::openapi();
+        document.merge(commands::ApiDoc::openapi());
+        document
     }
+
+    fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
+        let state = state(ctx)?;
+        let events = ctx.consume("events", "orchestrator", EventHandler(state.clone()));
+        Ok(vec![events, watchdog(state).boxed()])
+    }
+}
+
+/// Applies every fact on the `events` stream to its run.
+struct EventHandler(AppState);
+
+impl Handler for EventHandler {
+    async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
+        pipeline::apply(&self.0.db, &self.0.config.limits, &delivery.envelope).await
+    }
+}
+
+/// Times out overdue steps and sends retries whose backoff elapsed, once a second.
+async fn watchdog(state: AppState) -> anyhow::Result<()> {
+    let mut interval = tokio::time::interval(Duration::from_secs(1));
+    while !state.shutdown.is_cancelled() {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => break,
+            _ = interval.tick() => {}
+        }
+        if let Err(error) = pipeline::tick(&state.db, &state.config.limits).await {
+            tracing::warn!(error = format!("{error:#}"), "watchdog tick failed");
+        }
+    }
+    Ok(())
 }

@@ -1,6 +1,8 @@
 //! Run read routes: list a tenant's runs and show one run with its steps.
 
+use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::{DateTime, Utc};
+use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use shared::openapi::BearerAuth;
 use shared::{
@@ -9,8 +11,9 @@ use shared::{
     page::{Page, PageQuery},
     ApiError, ApiResult,
 };
-use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
 use uuid::Uuid;
 
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
@@ -18,6 +21,8 @@ pub struct RunSummary {
     pub id: Uuid,
     pub tenant: String,
     pub topic: String,
+    #[schema(value_type = crate::params::RunParams)]
+    pub params: sqlx::types::Json<serde_json::Value>,
     pub state: String,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -30,9 +35,10 @@ pub struct Step {
     pub name: String,
     pub state: String,
     pub attempts: i32,
-    #[schema(value_type = Vec<String>)]
-    pub asset_ids: sqlx::types::Json<serde_json::Value>,
     pub cost_micros: i64,
+    /// Parts done out of `total` (images count scenes).
+    pub progress: i32,
+    pub total: i32,
     pub error: Option<String>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -65,7 +71,7 @@ pub struct RunFilter {
     responses((status = 200, body = Page<RunSummary>), (status = 401, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
 pub async fn list(
     principal: Principal,
-    state: axum::extract::State<PgPool>,
+    state: axum::extract::State<AppState>,
     Query(filter): Query<RunFilter>,
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<Page<RunSummary>>> {
@@ -80,7 +86,7 @@ pub async fn list(
     }
     let (limit, offset) = page.bounds()?;
     let rows = sqlx::query_as::<_, RunSummary>(
-        "SELECT id, tenant, topic, state, error, created_at, updated_at, finished_at FROM orchestrator.runs
+        "SELECT id, tenant, topic, params, state, error, created_at, updated_at, finished_at FROM orchestrator.runs
          WHERE ($1::text IS NULL OR tenant = $1) AND ($2::text IS NULL OR state = $2)
          ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
     )
@@ -88,7 +94,7 @@ pub async fn list(
     .bind(&filter.state)
     .bind(limit + 1)
     .bind(offset)
-    .fetch_all(&*state)
+    .fetch_all(&state.db)
     .await?;
     Ok(Json(Page::from_overfetch(rows, limit, offset)))
 }
@@ -98,35 +104,156 @@ pub async fn list(
     responses((status = 200, body = RunDetail), (status = 404, body = shared::error::ErrorBody)))]
 pub async fn get(
     principal: Principal,
-    state: axum::extract::State<PgPool>,
+    state: axum::extract::State<AppState>,
     Path(id): Path<Uuid>,
 ) -> ApiResult<Json<RunDetail>> {
     principal.require(Role::Viewer)?;
     shared::telemetry::record_run_id(id);
     let run = sqlx::query_as::<_, RunSummary>(
-        "SELECT id, tenant, topic, state, error, created_at, updated_at, finished_at FROM orchestrator.runs
+        "SELECT id, tenant, topic, params, state, error, created_at, updated_at, finished_at FROM orchestrator.runs
          WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)",
     )
     .bind(id)
     .bind(principal.tenant_scope())
-    .fetch_optional(&*state)
+    .fetch_optional(&state.db)
     .await?
     .ok_or_else(|| ApiError::not_found(format!("run {id} not found")))?;
     let steps = sqlx::query_as::<_, Step>(
-        "SELECT name, state, attempts, asset_ids, cost_micros, error, started_at, finished_at
-         FROM orchestrator.steps WHERE run_id = $1 ORDER BY started_at NULLS LAST, name",
+        "SELECT name, state, attempts, cost_micros, progress, total, error, started_at, finished_at
+         FROM orchestrator.steps WHERE run_id = $1 ORDER BY position",
     )
     .bind(id)
-    .fetch_all(&*state)
+    .fetch_all(&state.db)
     .await?;
     Ok(Json(RunDetail { run, steps }))
+}
+
+/// Looks a run up within the caller's tenant scope.
+async fn visible_run(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult<RunSummary> {
+    sqlx::query_as::<_, RunSummary>(
+        "SELECT id, tenant, topic, params, state, error, created_at, updated_at, finished_at FROM orchestrator.runs
+         WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)",
+    )
+    .bind(id)
+    .bind(principal.tenant_scope())
+    .fetch_optional(&state.db)
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("run {id} not found")))
+}
+
+/// Everything a finished run produced: story metadata, durations, costs, licences and output files.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Manifest {
+    pub run: RunSummary,
+    pub steps: Vec<Step>,
+    pub total_cost_micros: i64,
+    /// Title, scenes and per-platform metadata.
+    #[schema(value_type = Object)]
+    pub story: serde_json::Value,
+    /// Narration duration and caption cues.
+    #[schema(value_type = Object)]
+    pub narration: serde_json::Value,
+    /// Licence records of every image and the music.
+    #[schema(value_type = Vec<Object>)]
+    pub licences: Vec<serde_json::Value>,
+    /// Rendered files (videos, captions, thumbnails) with their media keys.
+    #[schema(value_type = Object)]
+    pub outputs: serde_json::Value,
+}
+
+/// The run's manifest (`metadata.json` of `reelforge make`); outputs are empty until the video step succeeds.
+#[utoipa::path(get, path = "/v1/runs/{id}/manifest", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Manifest), (status = 404, body = shared::error::ErrorBody)))]
+pub async fn manifest(principal: Principal, state: axum::extract::State<AppState>, Path(id): Path<Uuid>) -> ApiResult<Json<Manifest>> {
+    principal.require(Role::Viewer)?;
+    let run = visible_run(&state, &principal, id).await?;
+    let steps = sqlx::query_as::<_, Step>(
+        "SELECT name, state, attempts, cost_micros, progress, total, error, started_at, finished_at
+         FROM orchestrator.steps WHERE run_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(&state.db)
+    .await?;
+    let facts: Vec<(String, serde_json::Value)> =
+        sqlx::query_as("SELECT kind, body FROM orchestrator.facts WHERE run_id = $1 ORDER BY kind, part").bind(id).fetch_all(&state.db).await?;
+    let first = |kind: &str| facts.iter().find(|(k, _)| k == kind).map(|(_, b)| b.clone()).unwrap_or_default();
+    let story = first("story");
+    let speech = first("speech");
+    let licences = facts
+        .iter()
+        .filter(|(k, _)| k == "image" || k == "music")
+        .map(|(_, body)| body["licence"].clone())
+        .collect();
+    Ok(Json(Manifest {
+        total_cost_micros: steps.iter().map(|s| s.cost_micros).sum(),
+        run,
+        steps,
+        story: story["script"].clone(),
+        narration: serde_json::json!({ "duration_ms": speech["duration_ms"], "cues": speech["cues"], "voice": speech["voice"] }),
+        licences,
+        outputs: first("video"),
+    }))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct RunEvent {
+    id: i64,
+    step: Option<String>,
+    state: String,
+    detail: Option<String>,
+    at: DateTime<Utc>,
+}
+
+/// Progress as server-sent events (`event: progress`), from the start of the run until it finishes.
+#[utoipa::path(get, path = "/v1/runs/{id}/events", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, content_type = "text/event-stream", description = "one event per state change"), (status = 404, body = shared::error::ErrorBody)))]
+pub async fn events(
+    principal: Principal,
+    state: axum::extract::State<AppState>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Sse<impl futures::Stream<Item = Result<Event, std::convert::Infallible>>>> {
+    principal.require(Role::Viewer)?;
+    visible_run(&state, &principal, id).await?;
+    let state = state.0;
+    let stream = futures::stream::unfold((0_i64, false), move |(after, finished)| {
+        let state = state.clone();
+        async move {
+            if finished {
+                return None;
+            }
+            loop {
+                let rows = sqlx::query_as::<_, RunEvent>(
+                    "SELECT id, step, state, detail, at FROM orchestrator.run_events WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT 100",
+                )
+                .bind(id)
+                .bind(after)
+                .fetch_all(&state.db)
+                .await
+                .unwrap_or_default();
+                if let Some(last) = rows.last() {
+                    let done = rows.iter().any(|e| e.step.is_none() && matches!(e.state.as_str(), "succeeded" | "failed" | "cancelled"));
+                    let events: Vec<Result<Event, std::convert::Infallible>> = rows
+                        .iter()
+                        .map(|e| Ok(Event::default().event("progress").id(e.id.to_string()).json_data(e).unwrap_or_default()))
+                        .collect();
+                    return Some((futures::stream::iter(events), (last.id, done)));
+                }
+                tokio::select! {
+                    _ = state.shutdown.cancelled() => return None,
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+                }
+            }
+        }
+    })
+    .flatten();
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "reelforge orchestrator", description = "Pipeline runs and their steps."),
-    paths(list, get),
-    components(schemas(RunSummary, RunDetail, Step, shared::error::ErrorBody)),
+    paths(list, get, manifest, events),
+    components(schemas(RunSummary, RunDetail, Step, Manifest, shared::error::ErrorBody)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

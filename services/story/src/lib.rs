@@ -1,11 +1,14 @@
 //! story service: scripts split into scenes, per-platform metadata, creator copy.
 
+pub mod generator;
+pub mod provider;
 mod stories;
+mod worker;
 
 use std::sync::Arc;
 
 use axum::{routing::get, Router};
-use shared::{Context, Service};
+use shared::{Context, Service, Worker};
 use utoipa::OpenApi as _;
 
 /// The story service as a fleet member.
@@ -33,5 +36,10 @@ impl Service for StoryService {
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
         stories::ApiDoc::openapi()
+    }
+
+    fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
+        let worker = worker::StoryWorker { db: ctx.db.clone(), provider: Arc::new(provider::OfflineProvider) };
+        Ok(vec![ctx.consume("jobs.story", "story", worker)])
     }
 }

@@ -1,12 +1,33 @@
 //! video service: FFmpeg assembly into every aspect ratio, captions, thumbnails and output checks.
 
+pub mod captions;
+pub mod ffmpeg;
+pub mod formats;
+mod media;
 mod renders;
+mod worker;
 
 use std::sync::Arc;
 
 use axum::{routing::get, Router};
-use shared::{Context, Service};
+use shared::{health::Check, jobs::program_check, openapi::BearerAuth, Context, Service, Worker};
 use utoipa::OpenApi as _;
+
+pub use worker::{format_length, scene_lengths};
+
+/// `[services.video]` configuration.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default)]
+pub struct VideoConfig {
+    pub ffmpeg_path: String,
+    pub ffprobe_path: String,
+}
+
+impl Default for VideoConfig {
+    fn default() -> Self {
+        Self { ffmpeg_path: "ffmpeg".to_owned(), ffprobe_path: "ffprobe".to_owned() }
+    }
+}
 
 /// The video service as a fleet member.
 pub struct VideoService;
@@ -14,6 +35,10 @@ pub struct VideoService;
 pub fn service() -> Arc<dyn Service> {
     Arc::new(VideoService)
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(media::download), modifiers(&BearerAuth))]
+struct MediaDoc;
 
 impl Service for VideoService {
     fn name(&self) -> &'static str {
@@ -25,13 +50,32 @@ impl Service for VideoService {
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
+        let media = media::MediaState { db: ctx.db.clone(), store: ctx.store.clone() };
         Ok(Router::new()
             .route("/v1/videos", get(renders::list))
             .route("/v1/videos/{id}", get(renders::get))
-            .with_state(ctx.db.clone()))
+            .with_state(ctx.db.clone())
+            .merge(Router::new().route("/v1/videos/media/{key}", get(media::download)).with_state(media)))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        renders::ApiDoc::openapi()
+        let mut document = renders::ApiDoc::openapi();
+        document.merge(MediaDoc::openapi());
+        document
+    }
+
+    fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
+        let config: VideoConfig = ctx.settings.service("video")?;
+        let tools = ffmpeg::Tools { ffmpeg: config.ffmpeg_path, ffprobe: config.ffprobe_path };
+        let worker = worker::VideoWorker { db: ctx.db.clone(), store: ctx.store.clone(), tools };
+        Ok(vec![ctx.consume("jobs.video", "video", worker)])
+    }
+
+    fn readiness(&self, ctx: &Context) -> Vec<(String, Check)> {
+        let config: VideoConfig = ctx.settings.service("video").unwrap_or_default();
+        vec![
+            ("video.ffmpeg".to_owned(), program_check(config.ffmpeg_path, "-version")),
+            ("video.ffprobe".to_owned(), program_check(config.ffprobe_path, "-version")),
+        ]
     }
 }

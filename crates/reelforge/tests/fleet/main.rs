@@ -1,4 +1,5 @@
 //! The whole fleet: every service's auth, OpenAPI and metrics in one process, and the binary's lifecycle.
 
 mod binary;
+mod pipeline;
 mod surface;

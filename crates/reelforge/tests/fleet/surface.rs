@@ -20,7 +20,7 @@ const READ_ROUTES: &[(&str, &str)] = &[
     ("/v1/billing", "/v1/billing/plans"),
 ];
 
-fn all_services() -> Vec<Arc<dyn Service>> {
+pub fn all_services() -> Vec<Arc<dyn Service>> {
     vec![
         orchestrator::service(),
         story::service(),

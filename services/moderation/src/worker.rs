@@ -1,0 +1,213 @@
+//! The moderation worker: judges a run's text, images and audio, records every decision, and
+//! on a failing final round opens a human review.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use shared::{
+    bus::{Delivery, Handler},
+    jobs,
+    storage::{MediaKey, MediaStore},
+};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::{
+    audio_check::inspect_wav,
+    image_check::{hamming, inspect_png},
+    text_check::{scan, Category},
+    ModerationConfig,
+};
+
+const SERVICE: &str = "moderation";
+
+#[derive(Debug, Deserialize)]
+struct CheckJob {
+    run_id: Uuid,
+    tenant: String,
+    attempt: i32,
+    final_round: bool,
+    text: TextSubject,
+    images: Vec<ImageSubject>,
+    narration: AudioSubject,
+    music: AudioSubject,
+}
+
+#[derive(Debug, Deserialize)]
+struct TextSubject {
+    title: String,
+    narrations: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ImageSubject {
+    scene_index: i32,
+    media_key: MediaKey,
+}
+
+#[derive(Debug, Deserialize)]
+struct AudioSubject {
+    media_key: MediaKey,
+}
+
+/// One decision: which subject, pass or fail, and why.
+struct Decision {
+    kind: &'static str,
+    subject: String,
+    scene_index: Option<i32>,
+    reasons: Vec<Value>,
+}
+
+impl Decision {
+    fn passed(&self) -> bool {
+        self.reasons.iter().all(|r| r["blocking"] == false)
+    }
+}
+
+pub struct ModerationWorker {
+    pub db: PgPool,
+    pub store: Arc<dyn MediaStore>,
+    pub config: Arc<ModerationConfig>,
+}
+
+impl ModerationWorker {
+    fn judge_text(&self, text: &TextSubject, lexicon: &BTreeMap<String, Category>) -> Decision {
+        let whole = format!("{}\n{}", text.title, text.narrations.join("\n"));
+        let reasons = scan(&whole, lexicon)
+            .into_iter()
+            .map(|f| json!({ "rule": "lexicon", "category": f.category, "severity": f.severity, "term": f.term, "blocking": f.severity >= self.config.block_at }))
+            .collect();
+        Decision { kind: "text", subject: "text".to_owned(), scene_index: None, reasons }
+    }
+
+    async fn judge_images(&self, images: &[ImageSubject]) -> anyhow::Result<Vec<Decision>> {
+        let mut decisions: Vec<Decision> = Vec::new();
+        let mut hashes: Vec<(i32, u64)> = Vec::new();
+        let limits = &self.config;
+        for image in images {
+            let bytes = self.store.get(&image.media_key).await?;
+            let facts = tokio::task::spawn_blocking(move || inspect_png(&bytes)).await??;
+            let mut reasons = Vec::new();
+            if facts.width.min(facts.height) < limits.min_image_side {
+                reasons.push(json!({ "rule": "size", "detail": format!("{}x{} is smaller than {} px", facts.width, facts.height, limits.min_image_side), "blocking": true }));
+            }
+            if facts.luma_stddev < limits.min_image_contrast {
+                reasons.push(json!({ "rule": "blank", "detail": format!("luma deviation {:.1} below {}", facts.luma_stddev, limits.min_image_contrast), "blocking": true }));
+            }
+            if let Some((other, _)) = hashes.iter().find(|(_, h)| hamming(*h, facts.dhash) <= limits.near_duplicate_bits) {
+                reasons.push(json!({ "rule": "near_duplicate", "detail": format!("perceptually the same as scene {}", other + 1), "blocking": true }));
+            }
+            hashes.push((image.scene_index, facts.dhash));
+            decisions.push(Decision { kind: "image", subject: image.media_key.to_string(), scene_index: Some(image.scene_index), reasons });
+        }
+        Ok(decisions)
+    }
+
+    async fn judge_audio(&self, kind: &'static str, key: &MediaKey, silence_limit_ms: Option<u64>) -> anyhow::Result<Decision> {
+        let bytes = self.store.get(key).await?;
+        let facts = tokio::task::spawn_blocking(move || inspect_wav(&bytes)).await??;
+        let mut reasons = Vec::new();
+        if facts.rms_dbfs < self.config.min_audio_rms_dbfs {
+            reasons.push(json!({ "rule": "silence", "detail": format!("level {:.1} dBFS below {}", facts.rms_dbfs, self.config.min_audio_rms_dbfs), "blocking": true }));
+        }
+        if facts.clipped_ratio > self.config.max_clipped_ratio {
+            reasons.push(json!({ "rule": "clipping", "detail": format!("{:.3} % of samples at full scale", facts.clipped_ratio * 100.0), "blocking": true }));
+        }
+        if let Some(limit) = silence_limit_ms.filter(|limit| facts.longest_silence_ms > *limit) {
+            reasons.push(json!({ "rule": "dead_air", "detail": format!("{} ms of silence (limit {limit})", facts.longest_silence_ms), "blocking": true }));
+        }
+        Ok(Decision { kind: "audio", subject: format!("{kind}:{key}"), scene_index: None, reasons })
+    }
+}
+
+impl Handler for ModerationWorker {
+    async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
+        let job: CheckJob = jobs::decode(delivery)?;
+        let done: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM moderation.checks WHERE run_id = $1 AND attempt = $2)")
+            .bind(job.run_id)
+            .bind(job.attempt)
+            .fetch_one(&self.db)
+            .await?;
+        if done {
+            return Ok(());
+        }
+        let lexicon = self.config.lexicon();
+        let judged = async {
+            let mut decisions = vec![self.judge_text(&job.text, &lexicon)];
+            decisions.extend(self.judge_images(&job.images).await?);
+            decisions.push(self.judge_audio("narration", &job.narration.media_key, Some(self.config.max_narration_silence_ms)).await?);
+            decisions.push(self.judge_audio("music", &job.music.media_key, None).await?);
+            anyhow::Ok(decisions)
+        }
+        .await;
+        let decisions = match judged {
+            Ok(decisions) => decisions,
+            Err(error) => return jobs::report_failure(&self.db, SERVICE, "moderation", job.run_id, job.attempt, &format!("{error:#}")).await,
+        };
+        let mut tx = self.db.begin().await?;
+        for decision in &decisions {
+            record_decision(&mut tx, &job, decision).await?;
+        }
+        let failures: Vec<Value> = decisions
+            .iter()
+            .filter(|d| !d.passed())
+            .map(|d| {
+                let subject = match (d.kind, d.subject.split(':').next()) {
+                    ("audio", Some(which)) => which.to_owned(),
+                    (kind, _) => kind.to_owned(),
+                };
+                json!({ "subject": subject, "scene_index": d.scene_index, "reasons": d.reasons })
+            })
+            .collect();
+        let verdict = match (failures.is_empty(), job.final_round) {
+            (true, _) => "pass",
+            (false, false) => "fail",
+            (false, true) => "review",
+        };
+        sqlx::query("INSERT INTO moderation.checks (run_id, attempt, tenant, verdict) VALUES ($1, $2, $3, $4)")
+            .bind(job.run_id)
+            .bind(job.attempt)
+            .bind(&job.tenant)
+            .bind(verdict)
+            .execute(&mut *tx)
+            .await?;
+        let mut body = json!({ "attempt": job.attempt, "verdict": verdict, "failures": failures, "cost_micros": 0 });
+        if verdict == "review" {
+            let review_id = Uuid::now_v7();
+            sqlx::query(
+                "INSERT INTO moderation.reviews (id, run_id, tenant, state, reasons) VALUES ($1, $2, $3, 'pending', $4)
+                 ON CONFLICT (run_id) DO UPDATE SET state = 'pending', reasons = EXCLUDED.reasons, decided_by = NULL, decided_at = NULL",
+            )
+            .bind(review_id)
+            .bind(job.run_id)
+            .bind(&job.tenant)
+            .bind(&body["failures"])
+            .execute(&mut *tx)
+            .await?;
+            body["review_id"] = json!(review_id);
+        }
+        jobs::emit(&mut tx, SERVICE, "moderation.completed", job.run_id, body).await?;
+        tx.commit().await?;
+        tracing::info!(run_id = %job.run_id, verdict, "moderation decided");
+        Ok(())
+    }
+}
+
+async fn record_decision(tx: &mut PgConnection, job: &CheckJob, decision: &Decision) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO moderation.decisions (id, run_id, tenant, subject_kind, subject_ref, verdict, reasons, attempt)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, attempt, subject_kind, subject_ref) DO NOTHING",
+    )
+    .bind(Uuid::now_v7())
+    .bind(job.run_id)
+    .bind(&job.tenant)
+    .bind(decision.kind)
+    .bind(&decision.subject)
+    .bind(if decision.passed() { "pass" } else { "fail" })
+    .bind(json!(decision.reasons))
+    .bind(job.attempt)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

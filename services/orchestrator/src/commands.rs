@@ -1,0 +1,63 @@
+//! Run commands: create a run (idempotency keys honoured by the fleet layer) and cancel one.
+
+use axum::{extract::State, http::StatusCode};
+use serde::Serialize;
+use shared::{
+    auth::{Principal, Role},
+    extract::{Json, Path},
+    openapi::BearerAuth,
+    ApiError, ApiResult,
+};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{
+    params::{RunParams, RunRequest},
+    pipeline, AppState,
+};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedRun {
+    pub id: Uuid,
+    pub state: String,
+    pub params: RunParams,
+}
+
+/// Starts a run: validates the request, stores the run and its first job in one transaction.
+#[utoipa::path(post, path = "/v1/runs", request_body = RunRequest, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body")),
+    responses((status = 201, body = CreatedRun), (status = 400, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
+pub async fn create(principal: Principal, State(state): State<AppState>, Json(request): Json<RunRequest>) -> ApiResult<(StatusCode, Json<CreatedRun>)> {
+    principal.require(Role::Operator)?;
+    let params = request.validate(&state.config.catalogue)?;
+    let id = Uuid::now_v7();
+    shared::telemetry::record_run_id(id);
+    let mut tx = state.db.begin().await?;
+    pipeline::create_run(&mut tx, &state.config.limits, id, principal.tenant(), &params).await?;
+    tx.commit().await?;
+    tracing::info!(topic = %params.topic, "run created");
+    Ok((StatusCode::CREATED, Json(CreatedRun { id, state: "queued".to_owned(), params })))
+}
+
+/// Cancels a run that has not finished.
+#[utoipa::path(post, path = "/v1/runs/{id}/cancel", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 202, description = "cancelled"), (status = 404, body = shared::error::ErrorBody), (status = 409, body = shared::error::ErrorBody)))]
+pub async fn cancel(principal: Principal, State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    principal.require(Role::Operator)?;
+    shared::telemetry::record_run_id(id);
+    let owner: Option<String> = sqlx::query_scalar("SELECT tenant FROM orchestrator.runs WHERE id = $1").bind(id).fetch_optional(&state.db).await?;
+    match (owner, principal.tenant_scope()) {
+        (None, _) => return Err(ApiError::not_found(format!("run {id} not found"))),
+        (Some(owner), Some(scope)) if owner != scope => return Err(ApiError::not_found(format!("run {id} not found"))),
+        _ => {}
+    }
+    if pipeline::cancel(&state.db, id).await? {
+        Ok(StatusCode::ACCEPTED)
+    } else {
+        Err(ApiError::conflict("run_finished", format!("run {id} has already finished")))
+    }
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, cancel), components(schemas(RunRequest, RunParams, CreatedRun)), modifiers(&BearerAuth))]
+pub struct ApiDoc;

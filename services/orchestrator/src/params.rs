@@ -1,0 +1,140 @@
+//! What a run is asked to make, and the validation that turns bad input into a 422 naming the field.
+
+use serde::{Deserialize, Serialize};
+use shared::ApiError;
+use utoipa::ToSchema;
+
+/// The body of `POST /v1/runs`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// What the video is about (1 to 500 characters).
+    pub topic: String,
+    #[serde(default)]
+    pub genre: Option<String>,
+    #[serde(default)]
+    pub tone: Option<String>,
+    /// Target length in seconds, 10 to 180 (default 60).
+    #[serde(default)]
+    pub length_seconds: Option<u32>,
+    /// Narration language (default `en`).
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Aspect ratios to render: any of `16:9`, `9:16`, `1:1` (default all three).
+    #[serde(default)]
+    pub formats: Option<Vec<String>>,
+    /// Same seed, same story and images.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// A validated request with every default filled in; stored as the run's parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunParams {
+    pub topic: String,
+    pub genre: String,
+    pub tone: String,
+    pub length_seconds: u32,
+    pub language: String,
+    pub formats: Vec<String>,
+    pub seed: u64,
+}
+
+/// What the fleet can make; configurable so new story templates or voices need no code change here.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Catalogue {
+    pub genres: Vec<String>,
+    pub tones: Vec<String>,
+    pub languages: Vec<String>,
+}
+
+impl Default for Catalogue {
+    fn default() -> Self {
+        let owned = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
+        Self {
+            genres: owned(&["mystery", "adventure", "drama", "comedy", "horror", "sci-fi", "fantasy", "documentary", "romance", "motivational"]),
+            tones: owned(&["calm", "dramatic", "suspenseful", "uplifting", "humorous", "dark", "whimsical", "inspirational"]),
+            languages: owned(&["en", "es", "fr", "de"]),
+        }
+    }
+}
+
+pub const FORMATS: &[&str] = &["16:9", "9:16", "1:1"];
+const MAX_TOPIC_CHARS: usize = 500;
+
+impl RunRequest {
+    pub fn validate(self, catalogue: &Catalogue) -> Result<RunParams, ApiError> {
+        let topic = self.topic.trim().to_owned();
+        if topic.is_empty() {
+            return Err(ApiError::validation("topic", "must not be empty"));
+        }
+        if topic.chars().count() > MAX_TOPIC_CHARS {
+            return Err(ApiError::validation("topic", format!("must be at most {MAX_TOPIC_CHARS} characters")));
+        }
+        let pick = |field: &str, value: Option<String>, allowed: &[String], default: &str| match value {
+            None => Ok(default.to_owned()),
+            Some(v) if allowed.iter().any(|a| a == &v) => Ok(v),
+            Some(v) => Err(ApiError::validation(field, format!("`{v}` is not one of {}", allowed.join(", ")))),
+        };
+        let genre = pick("genre", self.genre, &catalogue.genres, "drama")?;
+        let tone = pick("tone", self.tone, &catalogue.tones, "calm")?;
+        let language = pick("language", self.language, &catalogue.languages, "en")?;
+        let length_seconds = self.length_seconds.unwrap_or(60);
+        if !(10..=180).contains(&length_seconds) {
+            return Err(ApiError::validation("length_seconds", "must be between 10 and 180"));
+        }
+        let formats = match self.formats {
+            None => FORMATS.iter().map(|f| (*f).to_owned()).collect(),
+            Some(formats) if formats.is_empty() => return Err(ApiError::validation("formats", "name at least one format")),
+            Some(formats) => {
+                let mut unique: Vec<String> = Vec::new();
+                for format in formats {
+                    if !FORMATS.contains(&format.as_str()) {
+                        return Err(ApiError::validation("formats", format!("`{format}` is not one of {}", FORMATS.join(", "))));
+                    }
+                    if !unique.contains(&format) {
+                        unique.push(format);
+                    }
+                }
+                unique
+            }
+        };
+        let seed = self.seed.unwrap_or_else(rand::random);
+        Ok(RunParams { topic, genre, tone, length_seconds, language, formats, seed })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(topic: &str) -> RunRequest {
+        RunRequest { topic: topic.to_owned(), genre: None, tone: None, length_seconds: None, language: None, formats: None, seed: Some(7) }
+    }
+
+    fn field_of(result: Result<RunParams, ApiError>) -> String {
+        result.err().map(|e| format!("{e:?}")).unwrap_or_default()
+    }
+
+    #[test]
+    fn defaults_fill_in() -> anyhow::Result<()> {
+        let params = request("  a storm  ").validate(&Catalogue::default()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        assert_eq!(params.topic, "a storm");
+        assert_eq!(params.formats, vec!["16:9", "9:16", "1:1"]);
+        assert_eq!((params.length_seconds, params.language.as_str(), params.seed), (60, "en", 7));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_input_names_the_field() {
+        let catalogue = Catalogue::default();
+        assert!(field_of(request("   ").validate(&catalogue)).contains("topic"));
+        assert!(field_of(request(&"x".repeat(10_000)).validate(&catalogue)).contains("topic"));
+        assert!(field_of(RunRequest { length_seconds: Some(5), ..request("t") }.validate(&catalogue)).contains("length_seconds"));
+        assert!(field_of(RunRequest { length_seconds: Some(181), ..request("t") }.validate(&catalogue)).contains("length_seconds"));
+        assert!(field_of(RunRequest { formats: Some(vec!["4:3".into()]), ..request("t") }.validate(&catalogue)).contains("formats"));
+        assert!(field_of(RunRequest { language: Some("tlh".into()), ..request("t") }.validate(&catalogue)).contains("language"));
+        assert!(field_of(RunRequest { genre: Some("opera".into()), ..request("t") }.validate(&catalogue)).contains("genre"));
+    }
+}

@@ -1,0 +1,74 @@
+//! The story worker: writes the script for a run and reports `story.completed`.
+
+use serde::Deserialize;
+use shared::{
+    bus::{Delivery, Handler},
+    jobs,
+};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use std::sync::Arc;
+
+use crate::{generator::StoryRequest, provider::StoryProvider};
+
+const SERVICE: &str = "story";
+
+#[derive(Debug, Deserialize)]
+struct StoryJob {
+    run_id: Uuid,
+    tenant: String,
+    attempt: i32,
+    request: StoryRequest,
+}
+
+pub struct StoryWorker {
+    pub db: PgPool,
+    pub provider: Arc<dyn StoryProvider>,
+}
+
+impl Handler for StoryWorker {
+    async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
+        let job: StoryJob = jobs::decode(delivery)?;
+        let done: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM story.stories WHERE run_id = $1 AND attempt = $2)")
+            .bind(job.run_id)
+            .bind(job.attempt)
+            .fetch_one(&self.db)
+            .await?;
+        if done {
+            // Redelivered after the commit: the event left with the row.
+            return Ok(());
+        }
+        let script = match self.provider.write(job.request.clone()).await {
+            Ok(script) => script,
+            Err(error) => return jobs::report_failure(&self.db, SERVICE, "story", job.run_id, job.attempt, &format!("{error:#}")).await,
+        };
+        let id = Uuid::now_v7();
+        let mut tx = self.db.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO story.stories (id, run_id, tenant, title, language, genre, tone, seed, scene_count, attempt, script)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (run_id, attempt) DO NOTHING",
+        )
+        .bind(id)
+        .bind(job.run_id)
+        .bind(&job.tenant)
+        .bind(&script.title)
+        .bind(&job.request.language)
+        .bind(&job.request.genre)
+        .bind(&job.request.tone)
+        .bind(job.request.seed as i64)
+        .bind(script.scenes.len() as i32)
+        .bind(job.attempt)
+        .bind(sqlx::types::Json(&script))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            let body = serde_json::json!({ "attempt": job.attempt, "story_id": id, "script": script, "cost_micros": 0, "provider": self.provider.name() });
+            jobs::emit(&mut tx, SERVICE, "story.completed", job.run_id, body).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(run_id = %job.run_id, scenes = script.scenes.len(), "story written");
+        Ok(())
+    }
+}

@@ -1,0 +1,90 @@
+//! The speech worker: narrates a run's scenes and reports `speech.completed` with the cues.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use shared::{
+    bus::{Delivery, Handler},
+    jobs,
+    storage::MediaStore,
+};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{
+    speech::{narrate, Voice, SAMPLE_RATE},
+    TtsConfig,
+};
+
+const SERVICE: &str = "tts";
+
+#[derive(Debug, Deserialize)]
+struct SpeechJob {
+    run_id: Uuid,
+    tenant: String,
+    attempt: i32,
+    language: String,
+    scenes: Vec<String>,
+}
+
+pub struct SpeechWorker {
+    pub db: PgPool,
+    pub store: Arc<dyn MediaStore>,
+    pub config: TtsConfig,
+}
+
+impl Handler for SpeechWorker {
+    async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
+        let job: SpeechJob = jobs::decode(delivery)?;
+        let done: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tts.narrations WHERE run_id = $1 AND attempt = $2)")
+            .bind(job.run_id)
+            .bind(job.attempt)
+            .fetch_one(&self.db)
+            .await?;
+        if done {
+            return Ok(());
+        }
+        let voice = Voice {
+            espeak: self.config.espeak_path.clone(),
+            ffmpeg: self.config.ffmpeg_path.clone(),
+            language: job.language.clone(),
+            rate: self.config.words_per_minute,
+        };
+        let scratch = tempfile::tempdir()?;
+        let narration = match narrate(&voice, &job.scenes, scratch.path()).await {
+            Ok(narration) => narration,
+            Err(error) => return jobs::report_failure(&self.db, SERVICE, "speech", job.run_id, job.attempt, &format!("{error:#}")).await,
+        };
+        let key = self.store.put(narration.wav.into(), "wav").await?;
+        let id = Uuid::now_v7();
+        let mut tx = self.db.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO tts.narrations (id, run_id, tenant, language, voice, media_key, duration_ms, sample_rate, attempt, cues)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (run_id, attempt) DO NOTHING",
+        )
+        .bind(id)
+        .bind(job.run_id)
+        .bind(&job.tenant)
+        .bind(&job.language)
+        .bind(format!("espeak-ng:{}", job.language))
+        .bind(key.as_str())
+        .bind(narration.duration_ms as i64)
+        .bind(SAMPLE_RATE as i32)
+        .bind(job.attempt)
+        .bind(sqlx::types::Json(&narration.cues))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            let body = serde_json::json!({
+                "attempt": job.attempt, "narration_id": id, "media_key": key, "duration_ms": narration.duration_ms,
+                "sample_rate": SAMPLE_RATE, "voice": format!("espeak-ng:{}", job.language), "cues": narration.cues,
+                "cost_micros": 0, "provider": "offline",
+            });
+            jobs::emit(&mut tx, SERVICE, "speech.completed", job.run_id, body).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(run_id = %job.run_id, duration_ms = narration.duration_ms, "narration ready");
+        Ok(())
+    }
+}
