@@ -113,7 +113,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Make(args) => {
             let settings = Settings::load(args.config.as_deref())?;
             let log = settings.config.data_dir.join("reelforge.log");
-            let _telemetry = telemetry::init_to("reelforge", telemetry::LogTarget::File(log.clone()))?;
+            let _telemetry =
+                telemetry::init_to("reelforge", telemetry::LogTarget::File(log.clone()))?;
             let files = runtime()?.block_on(make::make(args, settings))?;
             for file in files {
                 println!("{}", file.display());

@@ -46,24 +46,47 @@ pub struct MakeArgs {
 struct Fleet {
     base_url: String,
     token: String,
-    in_process: Option<(CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>)>,
+    in_process: Option<(
+        CancellationToken,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    )>,
 }
 
 impl Fleet {
-    async fn connect(args: &MakeArgs, settings: Settings, client: &reqwest::Client) -> anyhow::Result<Fleet> {
+    async fn connect(
+        args: &MakeArgs,
+        settings: Settings,
+        client: &reqwest::Client,
+    ) -> anyhow::Result<Fleet> {
         let sign = |settings: &Settings| -> anyhow::Result<String> {
             if let Ok(token) = std::env::var("REELFORGE_TOKEN") {
                 return Ok(token);
             }
             let (_, signer) = shared::auth::Authenticator::from_config(&settings.config)?;
             let signer = signer.context("set REELFORGE_TOKEN: this fleet holds no signing key")?;
-            signer.issue("reelforge-make", Role::Operator, Some("default"), Duration::from_secs(6 * 3600))
+            signer.issue(
+                "reelforge-make",
+                Role::Operator,
+                Some("default"),
+                Duration::from_secs(6 * 3600),
+            )
         };
-        let existing = args.server.clone().unwrap_or_else(|| format!("http://{}", settings.config.listen));
-        let ready = client.get(format!("{existing}/health/ready")).timeout(Duration::from_secs(2)).send().await;
+        let existing = args
+            .server
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", settings.config.listen));
+        let ready = client
+            .get(format!("{existing}/health/ready"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await;
         if ready.is_ok_and(|r| r.status().is_success()) {
             eprintln!("using the fleet at {existing}");
-            return Ok(Fleet { token: sign(&settings)?, base_url: existing, in_process: None });
+            return Ok(Fleet {
+                token: sign(&settings)?,
+                base_url: existing,
+                in_process: None,
+            });
         }
         anyhow::ensure!(args.server.is_none(), "no fleet is ready at {existing}");
         let token = sign(&settings)?;
@@ -73,7 +96,11 @@ impl Fleet {
         let base_url = format!("http://{}", listener.local_addr()?);
         let handle = tokio::spawn(fleet::run(ctx, crate::fleet::all(), listener));
         eprintln!("started the fleet in-process at {base_url}");
-        Ok(Fleet { base_url, token, in_process: Some((shutdown, handle)) })
+        Ok(Fleet {
+            base_url,
+            token,
+            in_process: Some((shutdown, handle)),
+        })
     }
 
     async fn stop(self) -> anyhow::Result<()> {
@@ -85,15 +112,27 @@ impl Fleet {
     }
 }
 
-async fn api(client: &reqwest::Client, fleet: &Fleet, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-    let mut request = client.request(method, format!("{}{path}", fleet.base_url)).bearer_auth(&fleet.token);
+async fn api(
+    client: &reqwest::Client,
+    fleet: &Fleet,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
+    let mut request = client
+        .request(method, format!("{}{path}", fleet.base_url))
+        .bearer_auth(&fleet.token);
     if let Some(body) = body {
         request = request.json(&body);
     }
     let response = request.send().await?;
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
-    anyhow::ensure!(status.is_success(), "{path}: {status}: {}", body["detail"].as_str().unwrap_or("no detail"));
+    anyhow::ensure!(
+        status.is_success(),
+        "{path}: {status}: {}",
+        body["detail"].as_str().unwrap_or("no detail")
+    );
     Ok(body)
 }
 
@@ -105,11 +144,16 @@ struct Progress {
 impl Progress {
     fn new(steps: &[&str]) -> anyhow::Result<Progress> {
         let multi = MultiProgress::new();
-        let style = ProgressStyle::with_template("{spinner} {prefix:>11} [{elapsed:>4}] {wide_msg}")?;
+        let style =
+            ProgressStyle::with_template("{spinner} {prefix:>11} [{elapsed:>4}] {wide_msg}")?;
         let bars = steps
             .iter()
             .map(|step| {
-                let bar = multi.add(ProgressBar::new_spinner().with_style(style.clone()).with_prefix((*step).to_owned()));
+                let bar = multi.add(
+                    ProgressBar::new_spinner()
+                        .with_style(style.clone())
+                        .with_prefix((*step).to_owned()),
+                );
                 bar.set_message("pending");
                 ((*step).to_owned(), bar)
             })
@@ -119,7 +163,9 @@ impl Progress {
 
     fn update(&self, run: &Value) {
         for step in run["steps"].as_array().into_iter().flatten() {
-            let Some(bar) = step["name"].as_str().and_then(|name| self.bars.get(name)) else { continue };
+            let Some(bar) = step["name"].as_str().and_then(|name| self.bars.get(name)) else {
+                continue;
+            };
             let state = step["state"].as_str().unwrap_or("");
             let mut message = state.to_owned();
             if step["total"].as_i64().unwrap_or(1) > 1 {
@@ -154,14 +200,20 @@ impl Progress {
 
 /// Runs the whole job and returns the files written.
 pub async fn make(args: MakeArgs, settings: Settings) -> anyhow::Result<Vec<PathBuf>> {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()?;
     let fleet = Fleet::connect(&args, settings, &client).await?;
     let outcome = drive(&args, &client, &fleet).await;
     fleet.stop().await?;
     outcome
 }
 
-async fn drive(args: &MakeArgs, client: &reqwest::Client, fleet: &Fleet) -> anyhow::Result<Vec<PathBuf>> {
+async fn drive(
+    args: &MakeArgs,
+    client: &reqwest::Client,
+    fleet: &Fleet,
+) -> anyhow::Result<Vec<PathBuf>> {
     let started = Instant::now();
     let mut request = json!({ "topic": args.topic, "length_seconds": args.length, "language": args.language, "formats": args.formats });
     for (field, value) in [("genre", &args.genre), ("tone", &args.tone)] {
@@ -172,26 +224,50 @@ async fn drive(args: &MakeArgs, client: &reqwest::Client, fleet: &Fleet) -> anyh
     if let Some(seed) = args.seed {
         request["seed"] = json!(seed);
     }
-    let created = api(client, fleet, reqwest::Method::POST, "/v1/runs", Some(request)).await?;
-    let id = created["id"].as_str().context("the fleet returned no run id")?.to_owned();
+    let created = api(
+        client,
+        fleet,
+        reqwest::Method::POST,
+        "/v1/runs",
+        Some(request),
+    )
+    .await?;
+    let id = created["id"]
+        .as_str()
+        .context("the fleet returned no run id")?
+        .to_owned();
     eprintln!("run {id}: \"{}\"", args.topic);
     let progress = Progress::new(orchestrator::STEPS)?;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
+    let mut told_about_review = false;
     let run = loop {
-        let run = api(client, fleet, reqwest::Method::GET, &format!("/v1/runs/{id}"), None).await?;
+        let run = api(
+            client,
+            fleet,
+            reqwest::Method::GET,
+            &format!("/v1/runs/{id}"),
+            None,
+        )
+        .await?;
         progress.update(&run);
         match run["state"].as_str() {
             Some("succeeded") => break run,
             Some("failed") => {
                 progress.abandon();
-                anyhow::bail!("run {id} failed: {}", run["error"].as_str().unwrap_or("no reason given"));
+                anyhow::bail!(
+                    "run {id} failed: {}",
+                    run["error"].as_str().unwrap_or("no reason given")
+                );
             }
             Some("cancelled") => {
                 progress.abandon();
                 anyhow::bail!("run {id} was cancelled");
             }
-            Some("waiting_review") => progress.update(&run),
+            Some("waiting_review") if !told_about_review => {
+                told_about_review = true;
+                eprintln!("run {id} failed moderation and waits for review: GET /v1/moderation/reviews, then approve or reject it");
+            }
             _ => {}
         }
         tokio::select! {
@@ -204,30 +280,75 @@ async fn drive(args: &MakeArgs, client: &reqwest::Client, fleet: &Fleet) -> anyh
         }
     };
     progress.abandon();
-    let manifest = api(client, fleet, reqwest::Method::GET, &format!("/v1/runs/{id}/manifest"), None).await?;
+    let manifest = api(
+        client,
+        fleet,
+        reqwest::Method::GET,
+        &format!("/v1/runs/{id}/manifest"),
+        None,
+    )
+    .await?;
     let files = write_outputs(client, fleet, &manifest, &args.out).await?;
-    eprintln!("run {} finished in {:.1} s", run["id"].as_str().unwrap_or(&id), started.elapsed().as_secs_f64());
+    eprintln!(
+        "run {} finished in {:.1} s",
+        run["id"].as_str().unwrap_or(&id),
+        started.elapsed().as_secs_f64()
+    );
     Ok(files)
 }
 
-async fn download(client: &reqwest::Client, fleet: &Fleet, key: &str, path: &Path) -> anyhow::Result<()> {
-    let response = client.get(format!("{}/v1/videos/media/{key}", fleet.base_url)).bearer_auth(&fleet.token).send().await?;
-    anyhow::ensure!(response.status().is_success(), "downloading {key}: {}", response.status());
-    tokio::fs::write(path, response.bytes().await?).await.with_context(|| format!("cannot write {}", path.display()))
+async fn download(
+    client: &reqwest::Client,
+    fleet: &Fleet,
+    key: &str,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let response = client
+        .get(format!("{}/v1/videos/media/{key}", fleet.base_url))
+        .bearer_auth(&fleet.token)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "downloading {key}: {}",
+        response.status()
+    );
+    tokio::fs::write(path, response.bytes().await?)
+        .await
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
-async fn write_outputs(client: &reqwest::Client, fleet: &Fleet, manifest: &Value, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    tokio::fs::create_dir_all(out).await.with_context(|| format!("cannot create {}", out.display()))?;
+async fn write_outputs(
+    client: &reqwest::Client,
+    fleet: &Fleet,
+    manifest: &Value,
+    out: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    tokio::fs::create_dir_all(out)
+        .await
+        .with_context(|| format!("cannot create {}", out.display()))?;
     let outputs = &manifest["outputs"];
     let mut wanted: Vec<(String, String)> = Vec::new();
     for video in outputs["outputs"].as_array().into_iter().flatten() {
-        wanted.push((video["name"].as_str().unwrap_or("video.mp4").to_owned(), video["media_key"].as_str().unwrap_or("").to_owned()));
+        wanted.push((
+            video["name"].as_str().unwrap_or("video.mp4").to_owned(),
+            video["media_key"].as_str().unwrap_or("").to_owned(),
+        ));
     }
     for (name, field) in [("captions.srt", "srt"), ("captions.vtt", "vtt")] {
-        wanted.push((name.to_owned(), outputs["captions"][field].as_str().unwrap_or("").to_owned()));
+        wanted.push((
+            name.to_owned(),
+            outputs["captions"][field].as_str().unwrap_or("").to_owned(),
+        ));
     }
     for thumbnail in outputs["thumbnails"].as_array().into_iter().flatten() {
-        wanted.push((thumbnail["name"].as_str().unwrap_or("thumbnail.jpg").to_owned(), thumbnail["media_key"].as_str().unwrap_or("").to_owned()));
+        wanted.push((
+            thumbnail["name"]
+                .as_str()
+                .unwrap_or("thumbnail.jpg")
+                .to_owned(),
+            thumbnail["media_key"].as_str().unwrap_or("").to_owned(),
+        ));
     }
     let mut files = Vec::new();
     for (name, key) in wanted {

@@ -147,12 +147,7 @@ impl From<JsonRejection> for ApiError {
                     .strip_prefix("Failed to deserialize the JSON body into the target type: ")
                     .unwrap_or(&text)
                     .to_owned();
-                let field = reason.split(':').next().unwrap_or("body").trim().to_owned();
-                let field = if field.contains(' ') {
-                    "body".to_owned()
-                } else {
-                    field
-                };
+                let field = field_of(&reason);
                 Self {
                     field: Some(field),
                     ..Self::new(
@@ -173,6 +168,20 @@ impl From<JsonRejection> for ApiError {
             other => Self::bad_request(other.body_text()),
         }
     }
+}
+
+/// The field a serde error is about: its path, or the field it names as missing.
+fn field_of(reason: &str) -> String {
+    let path = reason.split(':').next().unwrap_or("").trim();
+    // A path starting at an index means the body itself is a list, not an object.
+    if !path.is_empty() && !path.contains(' ') && path != "." && !path.starts_with('[') {
+        return path.to_owned();
+    }
+    reason
+        .split_once("missing field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(name, _)| name.to_owned())
+        .unwrap_or_else(|| "body".to_owned())
 }
 
 impl From<QueryRejection> for ApiError {

@@ -15,15 +15,31 @@ pub const EVENTS: &str = "events";
 
 /// The job's body as `T`; an undecodable body is an error (retried, then dead-lettered).
 pub fn decode<T: DeserializeOwned>(delivery: &Delivery) -> anyhow::Result<T> {
-    serde_json::from_value(delivery.envelope.body.clone())
-        .map_err(|e| anyhow::anyhow!("job {} ({}) is malformed: {e}", delivery.envelope.id, delivery.envelope.kind))
+    serde_json::from_value(delivery.envelope.body.clone()).map_err(|e| {
+        anyhow::anyhow!(
+            "job {} ({}) is malformed: {e}",
+            delivery.envelope.id,
+            delivery.envelope.kind
+        )
+    })
 }
 
 /// Publishes `<service>.failed` for `step` of `run_id` through the outbox, so the owner of the run
 /// can retry or fail it. The job itself is then acked: its failure is now a recorded fact.
-pub async fn report_failure(pool: &PgPool, service: &str, step: &str, run_id: Uuid, attempt: i32, reason: &str) -> anyhow::Result<()> {
+pub async fn report_failure(
+    pool: &PgPool,
+    service: &str,
+    step: &str,
+    run_id: Uuid,
+    attempt: i32,
+    reason: &str,
+) -> anyhow::Result<()> {
     tracing::warn!(%run_id, step, attempt, reason, "job failed");
-    let envelope = Envelope::new(format!("{service}.failed"), Some(run_id), json!({ "step": step, "attempt": attempt, "reason": reason }));
+    let envelope = Envelope::new(
+        format!("{service}.failed"),
+        Some(run_id),
+        json!({ "step": step, "attempt": attempt, "reason": reason }),
+    );
     let mut tx = pool.begin().await?;
     outbox::enqueue(&mut tx, service, EVENTS, &envelope).await?;
     tx.commit().await?;
@@ -31,8 +47,20 @@ pub async fn report_failure(pool: &PgPool, service: &str, step: &str, run_id: Uu
 }
 
 /// Publishes a fact through the outbox inside the caller's transaction.
-pub async fn emit(tx: &mut sqlx::PgConnection, service: &str, kind: &str, run_id: Uuid, body: serde_json::Value) -> anyhow::Result<()> {
-    outbox::enqueue(tx, service, EVENTS, &Envelope::new(kind, Some(run_id), body)).await?;
+pub async fn emit(
+    tx: &mut sqlx::PgConnection,
+    service: &str,
+    kind: &str,
+    run_id: Uuid,
+    body: serde_json::Value,
+) -> anyhow::Result<()> {
+    outbox::enqueue(
+        tx,
+        service,
+        EVENTS,
+        &Envelope::new(kind, Some(run_id), body),
+    )
+    .await?;
     Ok(())
 }
 
@@ -46,7 +74,11 @@ pub fn program_check(program: String, version_flag: &'static str) -> crate::heal
                 .output()
                 .await
                 .map_err(|e| anyhow::anyhow!("`{program}` cannot be run: {e}"))?;
-            anyhow::ensure!(output.status.success(), "`{program} {version_flag}` exited with {}", output.status);
+            anyhow::ensure!(
+                output.status.success(),
+                "`{program} {version_flag}` exited with {}",
+                output.status
+            );
             Ok(())
         })
     })

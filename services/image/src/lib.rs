@@ -2,7 +2,6 @@
 
 mod images;
 pub mod render;
-
 mod worker;
 
 use std::sync::Arc;
@@ -39,7 +38,10 @@ impl Service for ImageService {
     }
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
-        let worker = worker::ImageWorker { db: ctx.db.clone(), store: ctx.store.clone() };
+        let worker = worker::ImageWorker {
+            db: ctx.db.clone(),
+            store: ctx.store.clone(),
+        };
         Ok(vec![ctx.consume("jobs.image", "image", worker)])
     }
 }

@@ -65,8 +65,10 @@ fn encode_png(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<u8>> {
         let mut encoder = png::Encoder::new(&mut out, width, height);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
+        // Fast deflate with the cheap Sub filter: on these images adaptive filtering saves ~3 %
+        // of the bytes for ~50 % more encoding time, and Paeth is slower and no smaller.
         encoder.set_compression(png::Compression::Fast);
-        encoder.set_filter(png::FilterType::Paeth);
+        encoder.set_filter(png::FilterType::Sub);
         encoder.set_adaptive_filter(png::AdaptiveFilterType::NonAdaptive);
         let mut writer = encoder.write_header()?;
         writer.write_image_data(rgb)?;
@@ -2850,7 +2852,15 @@ mod tests {
 
     #[test]
     fn requested_size() -> Result<()> {
-        for (w, h) in [(1, 1), (3, 2), (64, 48), (90, 160), (333, 101)] {
+        for (w, h) in [
+            (1, 1),
+            (3, 2),
+            (64, 48),
+            (90, 160),
+            (333, 101),
+            (4000, 1),
+            (1, 3000),
+        ] {
             let a = SceneArt {
                 description: "harbor city by the sea at night with trees",
                 mood: "calm",

@@ -46,10 +46,19 @@ impl Handler for ImageWorker {
             return Ok(());
         }
         // Each scene gets its own stream of randomness from the run's seed.
-        let seed = job.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(job.scene_index as u64);
+        let seed = job
+            .seed
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(job.scene_index as u64);
         let (description, mood) = (job.description.clone(), job.mood.clone());
         let painted = tokio::task::spawn_blocking(move || {
-            let art = SceneArt { description: &description, mood: &mood, seed, width: SIZE, height: SIZE };
+            let art = SceneArt {
+                description: &description,
+                mood: &mood,
+                seed,
+                width: SIZE,
+                height: SIZE,
+            };
             render_png(&art).map(|png| (png, describe(&art)))
         })
         .await
@@ -57,7 +66,17 @@ impl Handler for ImageWorker {
         .and_then(|r| r);
         let (png, composition) = match painted {
             Ok(painted) => painted,
-            Err(error) => return jobs::report_failure(&self.db, SERVICE, "images", job.run_id, job.attempt, &format!("{error:#}")).await,
+            Err(error) => {
+                return jobs::report_failure(
+                    &self.db,
+                    SERVICE,
+                    "images",
+                    job.run_id,
+                    job.attempt,
+                    &format!("{error:#}"),
+                )
+                .await
+            }
         };
         let key = self.store.put(png.into(), "png").await?;
         let licence = serde_json::json!({

@@ -55,7 +55,11 @@ impl Default for ModerationConfig {
 impl ModerationConfig {
     /// The effective lexicon: built-in categories overlaid with configured ones.
     pub fn lexicon(&self) -> BTreeMap<String, Category> {
-        let mut lexicon = if self.builtin_lexicon { text_check::default_lexicon() } else { BTreeMap::new() };
+        let mut lexicon = if self.builtin_lexicon {
+            text_check::default_lexicon()
+        } else {
+            BTreeMap::new()
+        };
         lexicon.extend(self.lexicon.clone());
         lexicon
     }
@@ -82,7 +86,10 @@ impl Service for ModerationService {
             .route("/v1/moderation/decisions", get(decisions::list))
             .route("/v1/moderation/decisions/{id}", get(decisions::get))
             .route("/v1/moderation/reviews", get(reviews::list))
-            .route("/v1/moderation/reviews/{id}/approve", post(reviews::approve))
+            .route(
+                "/v1/moderation/reviews/{id}/approve",
+                post(reviews::approve),
+            )
             .route("/v1/moderation/reviews/{id}/reject", post(reviews::reject))
             .with_state(ctx.db.clone()))
     }
@@ -95,7 +102,11 @@ impl Service for ModerationService {
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
         let config: ModerationConfig = ctx.settings.service("moderation")?;
-        let worker = worker::ModerationWorker { db: ctx.db.clone(), store: ctx.store.clone(), config: Arc::new(config) };
+        let worker = worker::ModerationWorker {
+            db: ctx.db.clone(),
+            store: ctx.store.clone(),
+            config: Arc::new(config),
+        };
         Ok(vec![ctx.consume("jobs.moderation", "moderation", worker)])
     }
 }

@@ -42,16 +42,25 @@ pub struct DecisionNote {
     pub note: Option<String>,
 }
 
-const COLUMNS: &str = "id, run_id, tenant, state, reasons, decided_by, note, created_at, decided_at";
+const COLUMNS: &str =
+    "id, run_id, tenant, state, reasons, decided_by, note, created_at, decided_at";
 
 /// Reviews, oldest first; non-admins see only their tenant's.
-#[utoipa::path(get, path = "/v1/moderation/reviews", params(ReviewFilter, PageQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/moderation/reviews", operation_id = "list_reviews", params(ReviewFilter, PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Review>), (status = 422, body = shared::error::ErrorBody)))]
-pub async fn list(principal: Principal, State(db): State<PgPool>, Query(filter): Query<ReviewFilter>, Query(page): Query<PageQuery>) -> ApiResult<Json<Page<Review>>> {
+pub async fn list(
+    principal: Principal,
+    State(db): State<PgPool>,
+    Query(filter): Query<ReviewFilter>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Page<Review>>> {
     principal.require(Role::Viewer)?;
     let state = filter.state.unwrap_or_else(|| "pending".to_owned());
     if !["pending", "approved", "rejected"].contains(&state.as_str()) {
-        return Err(ApiError::validation("state", "must be pending, approved or rejected"));
+        return Err(ApiError::validation(
+            "state",
+            "must be pending, approved or rejected",
+        ));
     }
     let (limit, offset) = page.bounds()?;
     let rows = sqlx::query_as::<_, Review>(&format!(
@@ -70,14 +79,24 @@ pub async fn list(principal: Principal, State(db): State<PgPool>, Query(filter):
 /// Approves a review: the run goes on to render.
 #[utoipa::path(post, path = "/v1/moderation/reviews/{id}/approve", params(("id" = Uuid, Path)), request_body(content = DecisionNote, description = "optional"), security(("bearer" = [])),
     responses((status = 200, body = Review), (status = 404, body = shared::error::ErrorBody), (status = 409, body = shared::error::ErrorBody)))]
-pub async fn approve(principal: Principal, State(db): State<PgPool>, Path(id): Path<Uuid>, body: Bytes) -> ApiResult<Json<Review>> {
+pub async fn approve(
+    principal: Principal,
+    State(db): State<PgPool>,
+    Path(id): Path<Uuid>,
+    body: Bytes,
+) -> ApiResult<Json<Review>> {
     decide(principal, db, id, "approved", note(&body)?).await
 }
 
 /// Rejects a review: the run fails and never renders.
 #[utoipa::path(post, path = "/v1/moderation/reviews/{id}/reject", params(("id" = Uuid, Path)), request_body(content = DecisionNote, description = "optional"), security(("bearer" = [])),
     responses((status = 200, body = Review), (status = 404, body = shared::error::ErrorBody), (status = 409, body = shared::error::ErrorBody)))]
-pub async fn reject(principal: Principal, State(db): State<PgPool>, Path(id): Path<Uuid>, body: Bytes) -> ApiResult<Json<Review>> {
+pub async fn reject(
+    principal: Principal,
+    State(db): State<PgPool>,
+    Path(id): Path<Uuid>,
+    body: Bytes,
+) -> ApiResult<Json<Review>> {
     decide(principal, db, id, "rejected", note(&body)?).await
 }
 
@@ -89,19 +108,35 @@ fn note(body: &[u8]) -> Result<DecisionNote, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::validation("note", e))
 }
 
-async fn decide(principal: Principal, db: PgPool, id: Uuid, decision: &str, note: DecisionNote) -> ApiResult<Json<Review>> {
+async fn decide(
+    principal: Principal,
+    db: PgPool,
+    id: Uuid,
+    decision: &str,
+    note: DecisionNote,
+) -> ApiResult<Json<Review>> {
     let claims = principal.require(Role::Operator)?;
     let mut tx = db.begin().await?;
-    let current: Option<(String, String)> = sqlx::query_as("SELECT state, tenant FROM moderation.reviews WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let current: Option<(String, String)> =
+        sqlx::query_as("SELECT state, tenant FROM moderation.reviews WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
     match current {
         None => return Err(ApiError::not_found(format!("review {id} not found"))),
-        Some((_, tenant)) if principal.tenant_scope().is_some_and(|scope| scope != tenant) => {
+        Some((_, tenant))
+            if principal
+                .tenant_scope()
+                .is_some_and(|scope| scope != tenant) =>
+        {
             return Err(ApiError::not_found(format!("review {id} not found")))
         }
-        Some((state, _)) if state != "pending" => return Err(ApiError::conflict("review_decided", format!("review {id} is already {state}"))),
+        Some((state, _)) if state != "pending" => {
+            return Err(ApiError::conflict(
+                "review_decided",
+                format!("review {id} is already {state}"),
+            ))
+        }
         _ => {}
     }
     let review = sqlx::query_as::<_, Review>(&format!(

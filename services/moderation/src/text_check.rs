@@ -29,13 +29,43 @@ pub struct Finding {
 
 /// The built-in lexicon: clear-cut terms only, so ordinary storytelling (a mystery's "murder") passes.
 pub fn default_lexicon() -> BTreeMap<String, Category> {
-    let category = |severity, terms: &[&str]| Category { severity, terms: terms.iter().map(|t| (*t).to_owned()).collect() };
+    let category = |severity, terms: &[&str]| Category {
+        severity,
+        terms: terms.iter().map(|t| (*t).to_owned()).collect(),
+    };
     BTreeMap::from([
-        ("self_harm".to_owned(), category(Severity::High, &["kill yourself", "suicide method", "how to self-harm"])),
-        ("sexual".to_owned(), category(Severity::High, &["porn", "pornography", "explicit sex", "nude photos"])),
-        ("violence".to_owned(), category(Severity::Medium, &["behead", "beheading", "massacre them", "torture them"])),
-        ("drugs".to_owned(), category(Severity::Medium, &["buy cocaine", "cook meth", "heroin dealer"])),
-        ("violence_mild".to_owned(), category(Severity::Low, &["murder", "blood", "weapon"])),
+        (
+            "self_harm".to_owned(),
+            category(
+                Severity::High,
+                &["kill yourself", "suicide method", "how to self-harm"],
+            ),
+        ),
+        (
+            "sexual".to_owned(),
+            category(
+                Severity::High,
+                &["porn", "pornography", "explicit sex", "nude photos"],
+            ),
+        ),
+        (
+            "violence".to_owned(),
+            category(
+                Severity::Medium,
+                &["behead", "beheading", "massacre them", "torture them"],
+            ),
+        ),
+        (
+            "drugs".to_owned(),
+            category(
+                Severity::Medium,
+                &["buy cocaine", "cook meth", "heroin dealer"],
+            ),
+        ),
+        (
+            "violence_mild".to_owned(),
+            category(Severity::Low, &["murder", "blood", "weapon"]),
+        ),
     ])
 }
 
@@ -50,7 +80,11 @@ pub fn scan(text: &str, lexicon: &BTreeMap<String, Category>) -> Vec<Finding> {
                 continue;
             }
             if normalised.contains(&needle) {
-                findings.push(Finding { category: name.clone(), severity: category.severity, term: term.clone() });
+                findings.push(Finding {
+                    category: name.clone(),
+                    severity: category.severity,
+                    term: term.clone(),
+                });
             }
         }
     }
@@ -61,7 +95,13 @@ pub fn scan(text: &str, lexicon: &BTreeMap<String, Category>) -> Vec<Finding> {
 fn normalise(text: &str) -> String {
     text.to_lowercase()
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '-' || c == '\'' { c } else { ' ' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '\'' {
+                c
+            } else {
+                ' '
+            }
+        })
         .collect::<String>()
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -76,9 +116,15 @@ mod tests {
     fn terms_match_whole_words_case_insensitively() {
         let lexicon = default_lexicon();
         let findings = scan("The detective found the MURDER weapon.", &lexicon);
-        assert_eq!(findings.iter().map(|f| f.term.as_str()).collect::<Vec<_>>(), vec!["murder", "weapon"]);
+        assert_eq!(
+            findings.iter().map(|f| f.term.as_str()).collect::<Vec<_>>(),
+            vec!["murder", "weapon"]
+        );
         assert!(findings.iter().all(|f| f.severity == Severity::Low));
-        assert!(scan("Bloodhounds bay at the moon.", &lexicon).is_empty(), "no partial-word matches");
+        assert!(
+            scan("Bloodhounds bay at the moon.", &lexicon).is_empty(),
+            "no partial-word matches"
+        );
         let severe = scan("Someone said: kill yourself!", &lexicon);
         assert_eq!(severe.first().map(|f| f.severity), Some(Severity::High));
     }

@@ -78,7 +78,12 @@ impl ModerationWorker {
             .into_iter()
             .map(|f| json!({ "rule": "lexicon", "category": f.category, "severity": f.severity, "term": f.term, "blocking": f.severity >= self.config.block_at }))
             .collect();
-        Decision { kind: "text", subject: "text".to_owned(), scene_index: None, reasons }
+        Decision {
+            kind: "text",
+            subject: "text".to_owned(),
+            scene_index: None,
+            reasons,
+        }
     }
 
     async fn judge_images(&self, images: &[ImageSubject]) -> anyhow::Result<Vec<Decision>> {
@@ -95,16 +100,29 @@ impl ModerationWorker {
             if facts.luma_stddev < limits.min_image_contrast {
                 reasons.push(json!({ "rule": "blank", "detail": format!("luma deviation {:.1} below {}", facts.luma_stddev, limits.min_image_contrast), "blocking": true }));
             }
-            if let Some((other, _)) = hashes.iter().find(|(_, h)| hamming(*h, facts.dhash) <= limits.near_duplicate_bits) {
+            if let Some((other, _)) = hashes
+                .iter()
+                .find(|(_, h)| hamming(*h, facts.dhash) <= limits.near_duplicate_bits)
+            {
                 reasons.push(json!({ "rule": "near_duplicate", "detail": format!("perceptually the same as scene {}", other + 1), "blocking": true }));
             }
             hashes.push((image.scene_index, facts.dhash));
-            decisions.push(Decision { kind: "image", subject: image.media_key.to_string(), scene_index: Some(image.scene_index), reasons });
+            decisions.push(Decision {
+                kind: "image",
+                subject: image.media_key.to_string(),
+                scene_index: Some(image.scene_index),
+                reasons,
+            });
         }
         Ok(decisions)
     }
 
-    async fn judge_audio(&self, kind: &'static str, key: &MediaKey, silence_limit_ms: Option<u64>) -> anyhow::Result<Decision> {
+    async fn judge_audio(
+        &self,
+        kind: &'static str,
+        key: &MediaKey,
+        silence_limit_ms: Option<u64>,
+    ) -> anyhow::Result<Decision> {
         let bytes = self.store.get(key).await?;
         let facts = tokio::task::spawn_blocking(move || inspect_wav(&bytes)).await??;
         let mut reasons = Vec::new();
@@ -117,18 +135,25 @@ impl ModerationWorker {
         if let Some(limit) = silence_limit_ms.filter(|limit| facts.longest_silence_ms > *limit) {
             reasons.push(json!({ "rule": "dead_air", "detail": format!("{} ms of silence (limit {limit})", facts.longest_silence_ms), "blocking": true }));
         }
-        Ok(Decision { kind: "audio", subject: format!("{kind}:{key}"), scene_index: None, reasons })
+        Ok(Decision {
+            kind: "audio",
+            subject: format!("{kind}:{key}"),
+            scene_index: None,
+            reasons,
+        })
     }
 }
 
 impl Handler for ModerationWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
         let job: CheckJob = jobs::decode(delivery)?;
-        let done: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM moderation.checks WHERE run_id = $1 AND attempt = $2)")
-            .bind(job.run_id)
-            .bind(job.attempt)
-            .fetch_one(&self.db)
-            .await?;
+        let done: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM moderation.checks WHERE run_id = $1 AND attempt = $2)",
+        )
+        .bind(job.run_id)
+        .bind(job.attempt)
+        .fetch_one(&self.db)
+        .await?;
         if done {
             return Ok(());
         }
@@ -136,14 +161,34 @@ impl Handler for ModerationWorker {
         let judged = async {
             let mut decisions = vec![self.judge_text(&job.text, &lexicon)];
             decisions.extend(self.judge_images(&job.images).await?);
-            decisions.push(self.judge_audio("narration", &job.narration.media_key, Some(self.config.max_narration_silence_ms)).await?);
-            decisions.push(self.judge_audio("music", &job.music.media_key, None).await?);
+            decisions.push(
+                self.judge_audio(
+                    "narration",
+                    &job.narration.media_key,
+                    Some(self.config.max_narration_silence_ms),
+                )
+                .await?,
+            );
+            decisions.push(
+                self.judge_audio("music", &job.music.media_key, None)
+                    .await?,
+            );
             anyhow::Ok(decisions)
         }
         .await;
         let decisions = match judged {
             Ok(decisions) => decisions,
-            Err(error) => return jobs::report_failure(&self.db, SERVICE, "moderation", job.run_id, job.attempt, &format!("{error:#}")).await,
+            Err(error) => {
+                return jobs::report_failure(
+                    &self.db,
+                    SERVICE,
+                    "moderation",
+                    job.run_id,
+                    job.attempt,
+                    &format!("{error:#}"),
+                )
+                .await
+            }
         };
         let mut tx = self.db.begin().await?;
         for decision in &decisions {
@@ -194,7 +239,11 @@ impl Handler for ModerationWorker {
     }
 }
 
-async fn record_decision(tx: &mut PgConnection, job: &CheckJob, decision: &Decision) -> sqlx::Result<()> {
+async fn record_decision(
+    tx: &mut PgConnection,
+    job: &CheckJob,
+    decision: &Decision,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO moderation.decisions (id, run_id, tenant, subject_kind, subject_ref, verdict, reasons, attempt)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, attempt, subject_kind, subject_ref) DO NOTHING",

@@ -39,7 +39,10 @@ impl Service for MusicService {
     }
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
-        let worker = worker::MusicWorker { db: ctx.db.clone(), store: ctx.store.clone() };
+        let worker = worker::MusicWorker {
+            db: ctx.db.clone(),
+            store: ctx.store.clone(),
+        };
         Ok(vec![ctx.consume("jobs.music", "music", worker)])
     }
 }

@@ -34,22 +34,46 @@ pub struct MusicWorker {
 impl Handler for MusicWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
         let job: MusicJob = jobs::decode(delivery)?;
-        let done: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM music.tracks WHERE run_id = $1 AND attempt = $2)")
-            .bind(job.run_id)
-            .bind(job.attempt)
-            .fetch_one(&self.db)
-            .await?;
+        let done: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM music.tracks WHERE run_id = $1 AND attempt = $2)",
+        )
+        .bind(job.run_id)
+        .bind(job.attempt)
+        .fetch_one(&self.db)
+        .await?;
         if done {
             return Ok(());
         }
-        let (mood, genre, duration_ms, seed) = (job.mood.clone(), job.genre.clone(), job.duration_ms, job.seed);
-        let composed = tokio::task::spawn_blocking(move || compose(&TrackSpec { mood: &mood, genre: &genre, duration_ms, seed }))
-            .await
-            .map_err(anyhow::Error::from)
-            .and_then(|r| r);
+        let (mood, genre, duration_ms, seed) = (
+            job.mood.clone(),
+            job.genre.clone(),
+            job.duration_ms,
+            job.seed,
+        );
+        let composed = tokio::task::spawn_blocking(move || {
+            compose(&TrackSpec {
+                mood: &mood,
+                genre: &genre,
+                duration_ms,
+                seed,
+            })
+        })
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r);
         let track = match composed {
             Ok(track) => track,
-            Err(error) => return jobs::report_failure(&self.db, SERVICE, "music", job.run_id, job.attempt, &format!("{error:#}")).await,
+            Err(error) => {
+                return jobs::report_failure(
+                    &self.db,
+                    SERVICE,
+                    "music",
+                    job.run_id,
+                    job.attempt,
+                    &format!("{error:#}"),
+                )
+                .await
+            }
         };
         let key = self.store.put(track.wav.into(), "wav").await?;
         let details = serde_json::json!({

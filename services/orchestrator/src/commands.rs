@@ -27,34 +27,65 @@ pub struct CreatedRun {
 #[utoipa::path(post, path = "/v1/runs", request_body = RunRequest, security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body")),
     responses((status = 201, body = CreatedRun), (status = 400, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
-pub async fn create(principal: Principal, State(state): State<AppState>, Json(request): Json<RunRequest>) -> ApiResult<(StatusCode, Json<CreatedRun>)> {
+pub async fn create(
+    principal: Principal,
+    State(state): State<AppState>,
+    Json(request): Json<RunRequest>,
+) -> ApiResult<(StatusCode, Json<CreatedRun>)> {
     principal.require(Role::Operator)?;
     let params = request.validate(&state.config.catalogue)?;
     let id = Uuid::now_v7();
     shared::telemetry::record_run_id(id);
     let mut tx = state.db.begin().await?;
-    pipeline::create_run(&mut tx, &state.config.limits, id, principal.tenant(), &params).await?;
+    pipeline::create_run(
+        &mut tx,
+        &state.config.limits,
+        id,
+        principal.tenant(),
+        &params,
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(topic = %params.topic, "run created");
-    Ok((StatusCode::CREATED, Json(CreatedRun { id, state: "queued".to_owned(), params })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedRun {
+            id,
+            state: "queued".to_owned(),
+            params,
+        }),
+    ))
 }
 
 /// Cancels a run that has not finished.
 #[utoipa::path(post, path = "/v1/runs/{id}/cancel", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 202, description = "cancelled"), (status = 404, body = shared::error::ErrorBody), (status = 409, body = shared::error::ErrorBody)))]
-pub async fn cancel(principal: Principal, State(state): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+pub async fn cancel(
+    principal: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
     principal.require(Role::Operator)?;
     shared::telemetry::record_run_id(id);
-    let owner: Option<String> = sqlx::query_scalar("SELECT tenant FROM orchestrator.runs WHERE id = $1").bind(id).fetch_optional(&state.db).await?;
+    let owner: Option<String> =
+        sqlx::query_scalar("SELECT tenant FROM orchestrator.runs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.db)
+            .await?;
     match (owner, principal.tenant_scope()) {
         (None, _) => return Err(ApiError::not_found(format!("run {id} not found"))),
-        (Some(owner), Some(scope)) if owner != scope => return Err(ApiError::not_found(format!("run {id} not found"))),
+        (Some(owner), Some(scope)) if owner != scope => {
+            return Err(ApiError::not_found(format!("run {id} not found")))
+        }
         _ => {}
     }
     if pipeline::cancel(&state.db, id).await? {
         Ok(StatusCode::ACCEPTED)
     } else {
-        Err(ApiError::conflict("run_finished", format!("run {id} has already finished")))
+        Err(ApiError::conflict(
+            "run_finished",
+            format!("run {id} has already finished"),
+        ))
     }
 }
 

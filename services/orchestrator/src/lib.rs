@@ -49,7 +49,11 @@ pub fn service() -> Arc<dyn Service> {
 }
 
 fn state(ctx: &Context) -> anyhow::Result<AppState> {
-    Ok(AppState { db: ctx.db.clone(), config: Arc::new(ctx.settings.service("orchestrator")?), shutdown: ctx.shutdown.clone() })
+    Ok(AppState {
+        db: ctx.db.clone(),
+        config: Arc::new(ctx.settings.service("orchestrator")?),
+        shutdown: ctx.shutdown.clone(),
+    })
 }
 
 impl Service for Orchestrator {

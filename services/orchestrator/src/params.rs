@@ -53,8 +53,28 @@ impl Default for Catalogue {
     fn default() -> Self {
         let owned = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
         Self {
-            genres: owned(&["mystery", "adventure", "drama", "comedy", "horror", "sci-fi", "fantasy", "documentary", "romance", "motivational"]),
-            tones: owned(&["calm", "dramatic", "suspenseful", "uplifting", "humorous", "dark", "whimsical", "inspirational"]),
+            genres: owned(&[
+                "mystery",
+                "adventure",
+                "drama",
+                "comedy",
+                "horror",
+                "sci-fi",
+                "fantasy",
+                "documentary",
+                "romance",
+                "motivational",
+            ]),
+            tones: owned(&[
+                "calm",
+                "dramatic",
+                "suspenseful",
+                "uplifting",
+                "humorous",
+                "dark",
+                "whimsical",
+                "inspirational",
+            ]),
             languages: owned(&["en", "es", "fr", "de"]),
         }
     }
@@ -70,28 +90,43 @@ impl RunRequest {
             return Err(ApiError::validation("topic", "must not be empty"));
         }
         if topic.chars().count() > MAX_TOPIC_CHARS {
-            return Err(ApiError::validation("topic", format!("must be at most {MAX_TOPIC_CHARS} characters")));
+            return Err(ApiError::validation(
+                "topic",
+                format!("must be at most {MAX_TOPIC_CHARS} characters"),
+            ));
         }
-        let pick = |field: &str, value: Option<String>, allowed: &[String], default: &str| match value {
-            None => Ok(default.to_owned()),
-            Some(v) if allowed.iter().any(|a| a == &v) => Ok(v),
-            Some(v) => Err(ApiError::validation(field, format!("`{v}` is not one of {}", allowed.join(", ")))),
-        };
+        let pick =
+            |field: &str, value: Option<String>, allowed: &[String], default: &str| match value {
+                None => Ok(default.to_owned()),
+                Some(v) if allowed.iter().any(|a| a == &v) => Ok(v),
+                Some(v) => Err(ApiError::validation(
+                    field,
+                    format!("`{v}` is not one of {}", allowed.join(", ")),
+                )),
+            };
         let genre = pick("genre", self.genre, &catalogue.genres, "drama")?;
         let tone = pick("tone", self.tone, &catalogue.tones, "calm")?;
         let language = pick("language", self.language, &catalogue.languages, "en")?;
         let length_seconds = self.length_seconds.unwrap_or(60);
         if !(10..=180).contains(&length_seconds) {
-            return Err(ApiError::validation("length_seconds", "must be between 10 and 180"));
+            return Err(ApiError::validation(
+                "length_seconds",
+                "must be between 10 and 180",
+            ));
         }
         let formats = match self.formats {
             None => FORMATS.iter().map(|f| (*f).to_owned()).collect(),
-            Some(formats) if formats.is_empty() => return Err(ApiError::validation("formats", "name at least one format")),
+            Some(formats) if formats.is_empty() => {
+                return Err(ApiError::validation("formats", "name at least one format"))
+            }
             Some(formats) => {
                 let mut unique: Vec<String> = Vec::new();
                 for format in formats {
                     if !FORMATS.contains(&format.as_str()) {
-                        return Err(ApiError::validation("formats", format!("`{format}` is not one of {}", FORMATS.join(", "))));
+                        return Err(ApiError::validation(
+                            "formats",
+                            format!("`{format}` is not one of {}", FORMATS.join(", ")),
+                        ));
                     }
                     if !unique.contains(&format) {
                         unique.push(format);
@@ -101,7 +136,15 @@ impl RunRequest {
             }
         };
         let seed = self.seed.unwrap_or_else(rand::random);
-        Ok(RunParams { topic, genre, tone, length_seconds, language, formats, seed })
+        Ok(RunParams {
+            topic,
+            genre,
+            tone,
+            length_seconds,
+            language,
+            formats,
+            seed,
+        })
     }
 }
 
@@ -110,7 +153,15 @@ mod tests {
     use super::*;
 
     fn request(topic: &str) -> RunRequest {
-        RunRequest { topic: topic.to_owned(), genre: None, tone: None, length_seconds: None, language: None, formats: None, seed: Some(7) }
+        RunRequest {
+            topic: topic.to_owned(),
+            genre: None,
+            tone: None,
+            length_seconds: None,
+            language: None,
+            formats: None,
+            seed: Some(7),
+        }
     }
 
     fn field_of(result: Result<RunParams, ApiError>) -> String {
@@ -119,10 +170,15 @@ mod tests {
 
     #[test]
     fn defaults_fill_in() -> anyhow::Result<()> {
-        let params = request("  a storm  ").validate(&Catalogue::default()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let params = request("  a storm  ")
+            .validate(&Catalogue::default())
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         assert_eq!(params.topic, "a storm");
         assert_eq!(params.formats, vec!["16:9", "9:16", "1:1"]);
-        assert_eq!((params.length_seconds, params.language.as_str(), params.seed), (60, "en", 7));
+        assert_eq!(
+            (params.length_seconds, params.language.as_str(), params.seed),
+            (60, "en", 7)
+        );
         Ok(())
     }
 
@@ -131,10 +187,45 @@ mod tests {
         let catalogue = Catalogue::default();
         assert!(field_of(request("   ").validate(&catalogue)).contains("topic"));
         assert!(field_of(request(&"x".repeat(10_000)).validate(&catalogue)).contains("topic"));
-        assert!(field_of(RunRequest { length_seconds: Some(5), ..request("t") }.validate(&catalogue)).contains("length_seconds"));
-        assert!(field_of(RunRequest { length_seconds: Some(181), ..request("t") }.validate(&catalogue)).contains("length_seconds"));
-        assert!(field_of(RunRequest { formats: Some(vec!["4:3".into()]), ..request("t") }.validate(&catalogue)).contains("formats"));
-        assert!(field_of(RunRequest { language: Some("tlh".into()), ..request("t") }.validate(&catalogue)).contains("language"));
-        assert!(field_of(RunRequest { genre: Some("opera".into()), ..request("t") }.validate(&catalogue)).contains("genre"));
+        assert!(field_of(
+            RunRequest {
+                length_seconds: Some(5),
+                ..request("t")
+            }
+            .validate(&catalogue)
+        )
+        .contains("length_seconds"));
+        assert!(field_of(
+            RunRequest {
+                length_seconds: Some(181),
+                ..request("t")
+            }
+            .validate(&catalogue)
+        )
+        .contains("length_seconds"));
+        assert!(field_of(
+            RunRequest {
+                formats: Some(vec!["4:3".into()]),
+                ..request("t")
+            }
+            .validate(&catalogue)
+        )
+        .contains("formats"));
+        assert!(field_of(
+            RunRequest {
+                language: Some("tlh".into()),
+                ..request("t")
+            }
+            .validate(&catalogue)
+        )
+        .contains("language"));
+        assert!(field_of(
+            RunRequest {
+                genre: Some("opera".into()),
+                ..request("t")
+            }
+            .validate(&catalogue)
+        )
+        .contains("genre"));
     }
 }

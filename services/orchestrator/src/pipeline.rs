@@ -41,13 +41,25 @@ pub struct StepTimeouts {
 
 impl Default for StepTimeouts {
     fn default() -> Self {
-        Self { story: 120, speech: 300, images: 300, music: 180, moderation: 180, video: 1200 }
+        Self {
+            story: 120,
+            speech: 300,
+            images: 300,
+            music: 180,
+            moderation: 180,
+            video: 1200,
+        }
     }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_attempts: 3, moderation_rounds: 2, backoff_base_ms: 1000, timeouts_secs: StepTimeouts::default() }
+        Self {
+            max_attempts: 3,
+            moderation_rounds: 2,
+            backoff_base_ms: 1000,
+            timeouts_secs: StepTimeouts::default(),
+        }
     }
 }
 
@@ -66,13 +78,22 @@ impl Limits {
 
     /// Full-jitter exponential backoff before attempt `attempt + 1`.
     fn backoff(&self, attempt: i32) -> Duration {
-        let ceiling = self.backoff_base_ms.saturating_mul(1 << attempt.clamp(0, 6)).min(60_000);
+        let ceiling = self
+            .backoff_base_ms
+            .saturating_mul(1 << attempt.clamp(0, 6))
+            .min(60_000);
         Duration::from_millis(rand::random_range(ceiling / 2..=ceiling.max(1)))
     }
 }
 
 /// Creates a run with its steps and dispatches the story job, in the caller's transaction.
-pub async fn create_run(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, tenant: &str, params: &RunParams) -> anyhow::Result<()> {
+pub async fn create_run(
+    tx: &mut PgConnection,
+    limits: &Limits,
+    run_id: Uuid,
+    tenant: &str,
+    params: &RunParams,
+) -> anyhow::Result<()> {
     sqlx::query("INSERT INTO orchestrator.runs (id, tenant, topic, params, state) VALUES ($1, $2, $3, $4, 'queued')")
         .bind(run_id)
         .bind(tenant)
@@ -93,19 +114,34 @@ pub async fn create_run(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, te
 }
 
 /// Appends to the run's event log (what SSE clients see).
-pub async fn record(tx: &mut PgConnection, run_id: Uuid, step: Option<&str>, state: &str, detail: Option<&str>) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO orchestrator.run_events (run_id, step, state, detail) VALUES ($1, $2, $3, $4)")
-        .bind(run_id)
-        .bind(step)
-        .bind(state)
-        .bind(detail)
-        .execute(&mut *tx)
-        .await?;
+pub async fn record(
+    tx: &mut PgConnection,
+    run_id: Uuid,
+    step: Option<&str>,
+    state: &str,
+    detail: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO orchestrator.run_events (run_id, step, state, detail) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(run_id)
+    .bind(step)
+    .bind(state)
+    .bind(detail)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
 /// Marks `step` running with a new attempt and sends its jobs.
-async fn dispatch(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, step: &str, stream: &str, kind: &str, jobs: Vec<Value>, stored: Value) -> anyhow::Result<()> {
+async fn dispatch(
+    tx: &mut PgConnection,
+    limits: &Limits,
+    run_id: Uuid,
+    step: &str,
+    jobs: Vec<Value>,
+    stored: Value,
+) -> anyhow::Result<()> {
     let attempt: i32 = sqlx::query_scalar(
         "UPDATE orchestrator.steps SET state = 'running', attempts = attempts + 1, job = $3,
              started_at = COALESCE(started_at, now()), finished_at = NULL, error = NULL, retry_at = NULL,
@@ -118,16 +154,31 @@ async fn dispatch(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, step: &s
     .bind(limits.timeout(step).as_secs_f64())
     .fetch_one(&mut *tx)
     .await?;
+    let (stream, kind) = route(step);
     for mut job in jobs {
         job["attempt"] = json!(attempt);
         job["run_id"] = json!(run_id);
         outbox::enqueue(tx, SERVICE, stream, &Envelope::new(kind, Some(run_id), job)).await?;
     }
-    record(tx, run_id, Some(step), "running", Some(&format!("attempt {attempt}"))).await?;
+    record(
+        tx,
+        run_id,
+        Some(step),
+        "running",
+        Some(&format!("attempt {attempt}")),
+    )
+    .await?;
     Ok(())
 }
 
-async fn dispatch_story(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, tenant: &str, params: &RunParams, variation: u64) -> anyhow::Result<()> {
+async fn dispatch_story(
+    tx: &mut PgConnection,
+    limits: &Limits,
+    run_id: Uuid,
+    tenant: &str,
+    params: &RunParams,
+    variation: u64,
+) -> anyhow::Result<()> {
     let job = json!({
         "tenant": tenant,
         "request": {
@@ -136,7 +187,19 @@ async fn dispatch_story(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, te
             "seed": params.seed.wrapping_add(variation),
         },
     });
-    dispatch(tx, limits, run_id, "story", "jobs.story", "story.write", vec![job.clone()], job).await
+    dispatch(tx, limits, run_id, "story", vec![job.clone()], job).await
+}
+
+/// The stream and message kind of a step's jobs.
+fn route(step: &str) -> (&'static str, &'static str) {
+    match step {
+        "story" => ("jobs.story", "story.write"),
+        "speech" => ("jobs.tts", "speech.synthesize"),
+        "images" => ("jobs.image", "image.render"),
+        "music" => ("jobs.music", "music.compose"),
+        "moderation" => ("jobs.moderation", "moderation.check"),
+        _ => ("jobs.video", "video.render"),
+    }
 }
 
 /// The run row, locked for the rest of the transaction so one run's events apply one at a time.
@@ -147,23 +210,40 @@ struct LockedRun {
 }
 
 async fn lock_run(tx: &mut PgConnection, run_id: Uuid) -> anyhow::Result<Option<LockedRun>> {
-    let row: Option<(String, String, sqlx::types::Json<RunParams>)> =
-        sqlx::query_as("SELECT tenant, state, params FROM orchestrator.runs WHERE id = $1 FOR UPDATE")
-            .bind(run_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    Ok(row.map(|(tenant, state, params)| LockedRun { tenant, state, params: params.0 }))
+    let row: Option<(String, String, sqlx::types::Json<RunParams>)> = sqlx::query_as(
+        "SELECT tenant, state, params FROM orchestrator.runs WHERE id = $1 FOR UPDATE",
+    )
+    .bind(run_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(row.map(|(tenant, state, params)| LockedRun {
+        tenant,
+        state,
+        params: params.0,
+    }))
 }
 
-async fn step_state(tx: &mut PgConnection, run_id: Uuid, step: &str) -> anyhow::Result<(String, i32)> {
-    Ok(sqlx::query_as("SELECT state, attempts FROM orchestrator.steps WHERE run_id = $1 AND name = $2")
-        .bind(run_id)
-        .bind(step)
-        .fetch_one(&mut *tx)
-        .await?)
+async fn step_state(
+    tx: &mut PgConnection,
+    run_id: Uuid,
+    step: &str,
+) -> anyhow::Result<(String, i32)> {
+    Ok(sqlx::query_as(
+        "SELECT state, attempts FROM orchestrator.steps WHERE run_id = $1 AND name = $2",
+    )
+    .bind(run_id)
+    .bind(step)
+    .fetch_one(&mut *tx)
+    .await?)
 }
 
-async fn save_fact(tx: &mut PgConnection, run_id: Uuid, kind: &str, part: i32, body: &Value) -> sqlx::Result<()> {
+async fn save_fact(
+    tx: &mut PgConnection,
+    run_id: Uuid,
+    kind: &str,
+    part: i32,
+    body: &Value,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO orchestrator.facts (run_id, kind, part, body) VALUES ($1, $2, $3, $4)
          ON CONFLICT (run_id, kind, part) DO UPDATE SET body = EXCLUDED.body, recorded_at = now()",
@@ -178,16 +258,23 @@ async fn save_fact(tx: &mut PgConnection, run_id: Uuid, kind: &str, part: i32, b
 }
 
 async fn fact(tx: &mut PgConnection, run_id: Uuid, kind: &str, part: i32) -> anyhow::Result<Value> {
-    sqlx::query_scalar("SELECT body FROM orchestrator.facts WHERE run_id = $1 AND kind = $2 AND part = $3")
-        .bind(run_id)
-        .bind(kind)
-        .bind(part)
-        .fetch_optional(&mut *tx)
-        .await?
-        .with_context(|| format!("run {run_id} has no {kind} fact"))
+    sqlx::query_scalar(
+        "SELECT body FROM orchestrator.facts WHERE run_id = $1 AND kind = $2 AND part = $3",
+    )
+    .bind(run_id)
+    .bind(kind)
+    .bind(part)
+    .fetch_optional(&mut *tx)
+    .await?
+    .with_context(|| format!("run {run_id} has no {kind} fact"))
 }
 
-async fn succeed_step(tx: &mut PgConnection, run_id: Uuid, step: &str, cost_micros: i64) -> anyhow::Result<()> {
+async fn succeed_step(
+    tx: &mut PgConnection,
+    run_id: Uuid,
+    step: &str,
+    cost_micros: i64,
+) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE orchestrator.steps SET state = 'succeeded', finished_at = now(), deadline_at = NULL, error = NULL,
              cost_micros = cost_micros + $3, progress = total
@@ -203,7 +290,12 @@ async fn succeed_step(tx: &mut PgConnection, run_id: Uuid, step: &str, cost_micr
 }
 
 /// Resets downstream steps to pending, forgetting their facts (a regenerated story invalidates them).
-async fn reset_steps(tx: &mut PgConnection, run_id: Uuid, steps: &[&str], facts: &[&str]) -> sqlx::Result<()> {
+async fn reset_steps(
+    tx: &mut PgConnection,
+    run_id: Uuid,
+    steps: &[&str],
+    facts: &[&str],
+) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE orchestrator.steps SET state = 'pending', deadline_at = NULL, retry_at = NULL, progress = 0
          WHERE run_id = $1 AND name = ANY($2) AND state <> 'pending'",
@@ -223,7 +315,9 @@ async fn reset_steps(tx: &mut PgConnection, run_id: Uuid, steps: &[&str], facts:
 /// Applies one fact from the bus to its run. Every transition checks the current state first,
 /// so a redelivered or stale event changes nothing.
 pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyhow::Result<()> {
-    let Some(run_id) = envelope.run_id else { return Ok(()) };
+    let Some(run_id) = envelope.run_id else {
+        return Ok(());
+    };
     let mut tx = pool.begin().await?;
     let Some(run) = lock_run(&mut tx, run_id).await? else {
         return Ok(());
@@ -255,42 +349,92 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
         return Ok(());
     }
     if run.state == "queued" {
-        sqlx::query("UPDATE orchestrator.runs SET state = 'running', updated_at = now() WHERE id = $1").bind(run_id).execute(&mut *tx).await?;
+        sqlx::query(
+            "UPDATE orchestrator.runs SET state = 'running', updated_at = now() WHERE id = $1",
+        )
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?;
         record(&mut tx, run_id, None, "running", None).await?;
     }
     let cost = body["cost_micros"].as_i64().unwrap_or(0);
     match envelope.kind.as_str() {
         "story.completed" => {
             save_fact(&mut tx, run_id, "story", 0, body).await?;
-            let scenes = body["script"]["scenes"].as_array().cloned().unwrap_or_default();
+            let scenes = body["script"]["scenes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             anyhow::ensure!(!scenes.is_empty(), "story.completed without scenes");
-            sqlx::query("UPDATE orchestrator.runs SET scene_count = $2 WHERE id = $1").bind(run_id).bind(scenes.len() as i32).execute(&mut *tx).await?;
+            sqlx::query("UPDATE orchestrator.runs SET scene_count = $2 WHERE id = $1")
+                .bind(run_id)
+                .bind(scenes.len() as i32)
+                .execute(&mut *tx)
+                .await?;
             succeed_step(&mut tx, run_id, "story", cost).await?;
-            reset_steps(&mut tx, run_id, &["speech", "images", "music", "moderation", "video"], &["speech", "image", "music"]).await?;
+            reset_steps(
+                &mut tx,
+                run_id,
+                &["speech", "images", "music", "moderation", "video"],
+                &["speech", "image", "music"],
+            )
+            .await?;
             let narrations: Vec<Value> = scenes.iter().map(|s| s["narration"].clone()).collect();
             let speech = json!({ "tenant": run.tenant, "language": run.params.language, "scenes": narrations });
-            dispatch(&mut tx, limits, run_id, "speech", "jobs.tts", "speech.synthesize", vec![speech.clone()], speech).await?;
+            dispatch(
+                &mut tx,
+                limits,
+                run_id,
+                "speech",
+                vec![speech.clone()],
+                speech,
+            )
+            .await?;
             let images: Vec<Value> = scenes
                 .iter()
                 .enumerate()
                 .map(|(i, s)| json!({ "tenant": run.tenant, "scene_index": i, "description": s["visual"], "mood": s["mood"], "seed": run.params.seed }))
                 .collect();
-            sqlx::query("UPDATE orchestrator.steps SET total = $2 WHERE run_id = $1 AND name = 'images'").bind(run_id).bind(images.len() as i32).execute(&mut *tx).await?;
-            dispatch(&mut tx, limits, run_id, "images", "jobs.image", "image.render", images.clone(), json!({ "scenes": images })).await?;
+            sqlx::query(
+                "UPDATE orchestrator.steps SET total = $2 WHERE run_id = $1 AND name = 'images'",
+            )
+            .bind(run_id)
+            .bind(images.len() as i32)
+            .execute(&mut *tx)
+            .await?;
+            dispatch(
+                &mut tx,
+                limits,
+                run_id,
+                "images",
+                images.clone(),
+                json!({ "scenes": images }),
+            )
+            .await?;
         }
         "speech.completed" => {
             save_fact(&mut tx, run_id, "speech", 0, body).await?;
             succeed_step(&mut tx, run_id, "speech", cost).await?;
-            let duration_ms = body["duration_ms"].as_u64().context("speech.completed without duration_ms")?;
-            let mood = fact(&mut tx, run_id, "story", 0).await?["script"]["scenes"][0]["mood"].clone();
+            let duration_ms = body["duration_ms"]
+                .as_u64()
+                .context("speech.completed without duration_ms")?;
+            let mood =
+                fact(&mut tx, run_id, "story", 0).await?["script"]["scenes"][0]["mood"].clone();
             let music = json!({ "tenant": run.tenant, "mood": mood, "genre": run.params.genre, "duration_ms": duration_ms + TAIL_MS, "seed": run.params.seed });
             reset_steps(&mut tx, run_id, &["music"], &["music"]).await?;
-            dispatch(&mut tx, limits, run_id, "music", "jobs.music", "music.compose", vec![music.clone()], music).await?;
+            dispatch(&mut tx, limits, run_id, "music", vec![music.clone()], music).await?;
         }
         "image.completed" => {
-            let scene = body["scene_index"].as_i64().context("image.completed without scene_index")? as i32;
+            let scene = body["scene_index"]
+                .as_i64()
+                .context("image.completed without scene_index")? as i32;
             save_fact(&mut tx, run_id, "image", scene, body).await?;
-            let done: i64 = sqlx::query_scalar("SELECT count(*) FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image'").bind(run_id).fetch_one(&mut *tx).await?;
+            let done: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image'",
+            )
+            .bind(run_id)
+            .fetch_one(&mut *tx)
+            .await?;
             let total: i32 = sqlx::query_scalar("UPDATE orchestrator.steps SET progress = $2, cost_micros = cost_micros + $3 WHERE run_id = $1 AND name = 'images' RETURNING total")
                 .bind(run_id)
                 .bind(done as i32)
@@ -310,21 +454,44 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
             let reviewer = body["reviewer"].as_str().unwrap_or("a reviewer");
             if body["decision"] == "approved" {
                 sqlx::query("UPDATE orchestrator.runs SET state = 'running', updated_at = now() WHERE id = $1").bind(run_id).execute(&mut *tx).await?;
-                record(&mut tx, run_id, Some("moderation"), "approved", Some(reviewer)).await?;
+                record(
+                    &mut tx,
+                    run_id,
+                    Some("moderation"),
+                    "approved",
+                    Some(reviewer),
+                )
+                .await?;
                 succeed_step(&mut tx, run_id, "moderation", 0).await?;
                 dispatch_video(&mut tx, limits, run_id, &run).await?;
             } else {
-                fail_run(&mut tx, run_id, "moderation", &format!("rejected in review by {reviewer}")).await?;
+                fail_run(
+                    &mut tx,
+                    run_id,
+                    "moderation",
+                    &format!("rejected in review by {reviewer}"),
+                )
+                .await?;
             }
         }
         "video.completed" => {
             save_fact(&mut tx, run_id, "video", 0, body).await?;
             succeed_step(&mut tx, run_id, "video", cost).await?;
             sqlx::query("UPDATE orchestrator.runs SET state = 'succeeded', updated_at = now(), finished_at = now() WHERE id = $1").bind(run_id).execute(&mut *tx).await?;
-            record(&mut tx, run_id, None, "succeeded", Some("ready for distribution")).await?;
+            record(
+                &mut tx,
+                run_id,
+                None,
+                "succeeded",
+                Some("ready for distribution"),
+            )
+            .await?;
         }
         _ => {
-            let reason = body["reason"].as_str().unwrap_or("unknown failure").to_owned();
+            let reason = body["reason"]
+                .as_str()
+                .unwrap_or("unknown failure")
+                .to_owned();
             step_failed(&mut tx, limits, run_id, step, &reason).await?;
         }
     }
@@ -334,10 +501,27 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
 }
 
 /// Once narration, every image and the music exist, asks moderation to judge them.
-async fn maybe_moderate(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, run: &LockedRun) -> anyhow::Result<()> {
-    let states: Vec<(String, String)> = sqlx::query_as("SELECT name, state FROM orchestrator.steps WHERE run_id = $1").bind(run_id).fetch_all(&mut *tx).await?;
-    let state_of = |name: &str| states.iter().find(|(n, _)| n == name).map(|(_, s)| s.as_str()).unwrap_or("");
-    let assets_ready = ["speech", "images", "music"].iter().all(|s| state_of(s) == "succeeded");
+async fn maybe_moderate(
+    tx: &mut PgConnection,
+    limits: &Limits,
+    run_id: Uuid,
+    run: &LockedRun,
+) -> anyhow::Result<()> {
+    let states: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, state FROM orchestrator.steps WHERE run_id = $1")
+            .bind(run_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let state_of = |name: &str| {
+        states
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s.as_str())
+            .unwrap_or("")
+    };
+    let assets_ready = ["speech", "images", "music"]
+        .iter()
+        .all(|s| state_of(s) == "succeeded");
     if !assets_ready || state_of("moderation") != "pending" {
         return Ok(());
     }
@@ -345,7 +529,12 @@ async fn maybe_moderate(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, ru
     let story = fact(tx, run_id, "story", 0).await?;
     let speech = fact(tx, run_id, "speech", 0).await?;
     let music = fact(tx, run_id, "music", 0).await?;
-    let images: Vec<Value> = sqlx::query_scalar("SELECT body FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image' ORDER BY part").bind(run_id).fetch_all(&mut *tx).await?;
+    let images: Vec<Value> = sqlx::query_scalar(
+        "SELECT body FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image' ORDER BY part",
+    )
+    .bind(run_id)
+    .fetch_all(&mut *tx)
+    .await?;
     let job = json!({
         "tenant": run.tenant,
         "final_round": rounds_done + 1 >= limits.moderation_rounds,
@@ -357,10 +546,17 @@ async fn maybe_moderate(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, ru
         "narration": { "media_key": speech["media_key"] },
         "music": { "media_key": music["media_key"] },
     });
-    dispatch(tx, limits, run_id, "moderation", "jobs.moderation", "moderation.check", vec![job.clone()], job).await
+    dispatch(tx, limits, run_id, "moderation", vec![job.clone()], job).await
 }
 
-async fn on_moderation(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, run: &LockedRun, body: &Value, cost: i64) -> anyhow::Result<()> {
+async fn on_moderation(
+    tx: &mut PgConnection,
+    limits: &Limits,
+    run_id: Uuid,
+    run: &LockedRun,
+    body: &Value,
+    cost: i64,
+) -> anyhow::Result<()> {
     match body["verdict"].as_str() {
         Some("pass") => {
             succeed_step(tx, run_id, "moderation", cost).await?;
@@ -370,7 +566,14 @@ async fn on_moderation(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, run
             sqlx::query("UPDATE orchestrator.steps SET state = 'waiting_review', deadline_at = NULL WHERE run_id = $1 AND name = 'moderation'").bind(run_id).execute(&mut *tx).await?;
             sqlx::query("UPDATE orchestrator.runs SET state = 'waiting_review', updated_at = now() WHERE id = $1").bind(run_id).execute(&mut *tx).await?;
             let review = body["review_id"].as_str().unwrap_or_default();
-            record(tx, run_id, Some("moderation"), "waiting_review", Some(&format!("review {review}"))).await?;
+            record(
+                tx,
+                run_id,
+                Some("moderation"),
+                "waiting_review",
+                Some(&format!("review {review}")),
+            )
+            .await?;
             Ok(())
         }
         _ => regenerate(tx, limits, run_id, run, body).await,
@@ -378,35 +581,81 @@ async fn on_moderation(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, run
 }
 
 /// Regenerates what failed moderation with new seeds; moderation runs again when they are back.
-async fn regenerate(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, run: &LockedRun, body: &Value) -> anyhow::Result<()> {
+async fn regenerate(
+    tx: &mut PgConnection,
+    limits: &Limits,
+    run_id: Uuid,
+    run: &LockedRun,
+    body: &Value,
+) -> anyhow::Result<()> {
     let failures = body["failures"].as_array().cloned().unwrap_or_default();
     let (_, round) = step_state(tx, run_id, "moderation").await?;
-    let summary = failures.iter().filter_map(|f| f["subject"].as_str()).collect::<Vec<_>>().join(", ");
-    record(tx, run_id, Some("moderation"), "regenerating", Some(&summary)).await?;
+    let summary = failures
+        .iter()
+        .filter_map(|f| f["subject"].as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    record(
+        tx,
+        run_id,
+        Some("moderation"),
+        "regenerating",
+        Some(&summary),
+    )
+    .await?;
     sqlx::query("UPDATE orchestrator.steps SET state = 'pending', deadline_at = NULL WHERE run_id = $1 AND name = 'moderation'").bind(run_id).execute(&mut *tx).await?;
     let variation = 1000 * round as u64;
     if failures.iter().any(|f| f["subject"] == "text") {
-        reset_steps(tx, run_id, &["speech", "images", "music"], &["story", "speech", "image", "music"]).await?;
+        reset_steps(
+            tx,
+            run_id,
+            &["speech", "images", "music"],
+            &["story", "speech", "image", "music"],
+        )
+        .await?;
         return dispatch_story(tx, limits, run_id, &run.tenant, &run.params, variation).await;
     }
     if failures.iter().any(|f| f["subject"] == "narration") {
-        let job = sqlx::query_scalar::<_, Value>("SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = 'speech'").bind(run_id).fetch_one(&mut *tx).await?;
+        let job = sqlx::query_scalar::<_, Value>(
+            "SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = 'speech'",
+        )
+        .bind(run_id)
+        .fetch_one(&mut *tx)
+        .await?;
         reset_steps(tx, run_id, &["speech", "music"], &["speech", "music"]).await?;
-        dispatch(tx, limits, run_id, "speech", "jobs.tts", "speech.synthesize", vec![job.clone()], job).await?;
+        dispatch(tx, limits, run_id, "speech", vec![job.clone()], job).await?;
     } else if failures.iter().any(|f| f["subject"] == "music") {
-        let mut job = sqlx::query_scalar::<_, Value>("SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = 'music'").bind(run_id).fetch_one(&mut *tx).await?;
+        let mut job = sqlx::query_scalar::<_, Value>(
+            "SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = 'music'",
+        )
+        .bind(run_id)
+        .fetch_one(&mut *tx)
+        .await?;
         job["seed"] = json!(run.params.seed.wrapping_add(variation));
         reset_steps(tx, run_id, &["music"], &["music"]).await?;
-        dispatch(tx, limits, run_id, "music", "jobs.music", "music.compose", vec![job.clone()], job).await?;
+        dispatch(tx, limits, run_id, "music", vec![job.clone()], job).await?;
     }
-    let scenes: Vec<i64> = failures.iter().filter(|f| f["subject"] == "image").filter_map(|f| f["scene_index"].as_i64()).collect();
+    let scenes: Vec<i64> = failures
+        .iter()
+        .filter(|f| f["subject"] == "image")
+        .filter_map(|f| f["scene_index"].as_i64())
+        .collect();
     if !scenes.is_empty() {
-        let stored = sqlx::query_scalar::<_, Value>("SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = 'images'").bind(run_id).fetch_one(&mut *tx).await?;
+        let stored = sqlx::query_scalar::<_, Value>(
+            "SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = 'images'",
+        )
+        .bind(run_id)
+        .fetch_one(&mut *tx)
+        .await?;
         let jobs: Vec<Value> = stored["scenes"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|j| j["scene_index"].as_i64().is_some_and(|i| scenes.contains(&i)))
+            .filter(|j| {
+                j["scene_index"]
+                    .as_i64()
+                    .is_some_and(|i| scenes.contains(&i))
+            })
             .map(|j| {
                 let mut j = j.clone();
                 j["seed"] = json!(run.params.seed.wrapping_add(variation));
@@ -418,16 +667,26 @@ async fn regenerate(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, run: &
             .bind(scenes.iter().map(|s| *s as i32).collect::<Vec<_>>())
             .execute(&mut *tx)
             .await?;
-        dispatch(tx, limits, run_id, "images", "jobs.image", "image.render", jobs, stored).await?;
+        dispatch(tx, limits, run_id, "images", jobs, stored).await?;
     }
     Ok(())
 }
 
-async fn dispatch_video(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, run: &LockedRun) -> anyhow::Result<()> {
+async fn dispatch_video(
+    tx: &mut PgConnection,
+    limits: &Limits,
+    run_id: Uuid,
+    run: &LockedRun,
+) -> anyhow::Result<()> {
     let story = fact(tx, run_id, "story", 0).await?;
     let speech = fact(tx, run_id, "speech", 0).await?;
     let music = fact(tx, run_id, "music", 0).await?;
-    let images: Vec<Value> = sqlx::query_scalar("SELECT body FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image' ORDER BY part").bind(run_id).fetch_all(&mut *tx).await?;
+    let images: Vec<Value> = sqlx::query_scalar(
+        "SELECT body FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image' ORDER BY part",
+    )
+    .bind(run_id)
+    .fetch_all(&mut *tx)
+    .await?;
     let job = json!({
         "tenant": run.tenant,
         "title": story["script"]["title"],
@@ -437,11 +696,17 @@ async fn dispatch_video(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, ru
         "music_key": music["media_key"],
         "tail_ms": TAIL_MS,
     });
-    dispatch(tx, limits, run_id, "video", "jobs.video", "video.render", vec![job.clone()], job).await
+    dispatch(tx, limits, run_id, "video", vec![job.clone()], job).await
 }
 
 /// A failed attempt: retried after a backoff while attempts remain, otherwise the run fails.
-pub async fn step_failed(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, step: &str, reason: &str) -> anyhow::Result<()> {
+pub async fn step_failed(
+    tx: &mut PgConnection,
+    limits: &Limits,
+    run_id: Uuid,
+    step: &str,
+    reason: &str,
+) -> anyhow::Result<()> {
     let (_, attempts) = step_state(tx, run_id, step).await?;
     if attempts < limits.max_attempts {
         let wait = limits.backoff(attempts);
@@ -456,14 +721,32 @@ pub async fn step_failed(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, s
         .bind(wait.as_secs_f64())
         .execute(&mut *tx)
         .await?;
-        record(tx, run_id, Some(step), "retrying", Some(&format!("{reason}; retry in {} ms", wait.as_millis()))).await?;
+        record(
+            tx,
+            run_id,
+            Some(step),
+            "retrying",
+            Some(&format!("{reason}; retry in {} ms", wait.as_millis())),
+        )
+        .await?;
         Ok(())
     } else {
-        fail_run(tx, run_id, step, &format!("{reason} (after {attempts} attempts)")).await
+        fail_run(
+            tx,
+            run_id,
+            step,
+            &format!("{reason} (after {attempts} attempts)"),
+        )
+        .await
     }
 }
 
-async fn fail_run(tx: &mut PgConnection, run_id: Uuid, step: &str, reason: &str) -> anyhow::Result<()> {
+async fn fail_run(
+    tx: &mut PgConnection,
+    run_id: Uuid,
+    step: &str,
+    reason: &str,
+) -> anyhow::Result<()> {
     sqlx::query("UPDATE orchestrator.steps SET state = 'failed', error = $3, finished_at = now(), deadline_at = NULL WHERE run_id = $1 AND name = $2")
         .bind(run_id)
         .bind(step)
@@ -488,7 +771,9 @@ async fn fail_run(tx: &mut PgConnection, run_id: Uuid, step: &str, reason: &str)
 /// Cancels a run that has not finished; returns false when it already had.
 pub async fn cancel(pool: &PgPool, run_id: Uuid) -> anyhow::Result<bool> {
     let mut tx = pool.begin().await?;
-    let Some(run) = lock_run(&mut tx, run_id).await? else { return Ok(false) };
+    let Some(run) = lock_run(&mut tx, run_id).await? else {
+        return Ok(false);
+    };
     if matches!(run.state.as_str(), "succeeded" | "failed" | "cancelled") {
         return Ok(false);
     }
@@ -513,14 +798,23 @@ pub async fn tick(pool: &PgPool, limits: &Limits) -> anyhow::Result<()> {
     .await?;
     for (run_id, step, state) in due {
         let mut tx = pool.begin().await?;
-        let Some(run) = lock_run(&mut tx, run_id).await? else { continue };
+        let Some(run) = lock_run(&mut tx, run_id).await? else {
+            continue;
+        };
         let (current, _) = step_state(&mut tx, run_id, &step).await?;
         if current != state || matches!(run.state.as_str(), "succeeded" | "failed" | "cancelled") {
             continue;
         }
         if state == "running" {
             let timeout = limits.timeout(&step).as_secs();
-            step_failed(&mut tx, limits, run_id, &step, &format!("no result within {timeout} s")).await?;
+            step_failed(
+                &mut tx,
+                limits,
+                run_id,
+                &step,
+                &format!("no result within {timeout} s"),
+            )
+            .await?;
         } else {
             redispatch(&mut tx, limits, run_id, &step).await?;
         }
@@ -530,27 +824,38 @@ pub async fn tick(pool: &PgPool, limits: &Limits) -> anyhow::Result<()> {
 }
 
 /// Sends a step's stored job again (for images, only the scenes not yet rendered).
-async fn redispatch(tx: &mut PgConnection, limits: &Limits, run_id: Uuid, step: &str) -> anyhow::Result<()> {
-    let stored: Value = sqlx::query_scalar("SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = $2").bind(run_id).bind(step).fetch_one(&mut *tx).await?;
-    let (stream, kind) = match step {
-        "story" => ("jobs.story", "story.write"),
-        "speech" => ("jobs.tts", "speech.synthesize"),
-        "images" => ("jobs.image", "image.render"),
-        "music" => ("jobs.music", "music.compose"),
-        "moderation" => ("jobs.moderation", "moderation.check"),
-        _ => ("jobs.video", "video.render"),
-    };
+async fn redispatch(
+    tx: &mut PgConnection,
+    limits: &Limits,
+    run_id: Uuid,
+    step: &str,
+) -> anyhow::Result<()> {
+    let stored: Value =
+        sqlx::query_scalar("SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = $2")
+            .bind(run_id)
+            .bind(step)
+            .fetch_one(&mut *tx)
+            .await?;
     let jobs = if step == "images" {
-        let done: Vec<i32> = sqlx::query_scalar("SELECT part FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image'").bind(run_id).fetch_all(&mut *tx).await?;
+        let done: Vec<i32> = sqlx::query_scalar(
+            "SELECT part FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image'",
+        )
+        .bind(run_id)
+        .fetch_all(&mut *tx)
+        .await?;
         stored["scenes"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|j| !j["scene_index"].as_i64().is_some_and(|i| done.contains(&(i as i32))))
+            .filter(|j| {
+                !j["scene_index"]
+                    .as_i64()
+                    .is_some_and(|i| done.contains(&(i as i32)))
+            })
             .cloned()
             .collect()
     } else {
         vec![stored.clone()]
     };
-    dispatch(tx, limits, run_id, step, stream, kind, jobs, stored).await
+    dispatch(tx, limits, run_id, step, jobs, stored).await
 }

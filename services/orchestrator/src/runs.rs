@@ -164,7 +164,11 @@ pub struct Manifest {
 /// The run's manifest (`metadata.json` of `reelforge make`); outputs are empty until the video step succeeds.
 #[utoipa::path(get, path = "/v1/runs/{id}/manifest", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Manifest), (status = 404, body = shared::error::ErrorBody)))]
-pub async fn manifest(principal: Principal, state: axum::extract::State<AppState>, Path(id): Path<Uuid>) -> ApiResult<Json<Manifest>> {
+pub async fn manifest(
+    principal: Principal,
+    state: axum::extract::State<AppState>,
+    Path(id): Path<Uuid>,
+) -> ApiResult<Json<Manifest>> {
     principal.require(Role::Viewer)?;
     let run = visible_run(&state, &principal, id).await?;
     let steps = sqlx::query_as::<_, Step>(
@@ -174,9 +178,19 @@ pub async fn manifest(principal: Principal, state: axum::extract::State<AppState
     .bind(id)
     .fetch_all(&state.db)
     .await?;
-    let facts: Vec<(String, serde_json::Value)> =
-        sqlx::query_as("SELECT kind, body FROM orchestrator.facts WHERE run_id = $1 ORDER BY kind, part").bind(id).fetch_all(&state.db).await?;
-    let first = |kind: &str| facts.iter().find(|(k, _)| k == kind).map(|(_, b)| b.clone()).unwrap_or_default();
+    let facts: Vec<(String, serde_json::Value)> = sqlx::query_as(
+        "SELECT kind, body FROM orchestrator.facts WHERE run_id = $1 ORDER BY kind, part",
+    )
+    .bind(id)
+    .fetch_all(&state.db)
+    .await?;
+    let first = |kind: &str| {
+        facts
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, b)| b.clone())
+            .unwrap_or_default()
+    };
     let story = first("story");
     let speech = first("speech");
     let licences = facts

@@ -93,7 +93,14 @@ pub const TONES: &[&str] = &[
 /// speaks ~2.7 words/s; aim a bit under so the narration lands near the requested length).
 pub const WORDS_PER_SECOND: f64 = 2.5;
 /// Moods a scene may carry.
-pub const MOODS: &[&str] = &["calm", "mysterious", "tense", "hopeful", "melancholic", "joyful"];
+pub const MOODS: &[&str] = &[
+    "calm",
+    "mysterious",
+    "tense",
+    "hopeful",
+    "melancholic",
+    "joyful",
+];
 
 /// Seconds of video per scene the generator aims for.
 const SECONDS_PER_SCENE: f64 = 7.5;
@@ -134,7 +141,12 @@ pub fn generate(request: &StoryRequest) -> Script {
     let scenes = writer.scenes(request.length_seconds);
     let title = writer.title();
     let metadata = writer.metadata(&title);
-    Script { title, language: language.to_owned(), scenes, metadata }
+    Script {
+        title,
+        language: language.to_owned(),
+        scenes,
+        metadata,
+    }
 }
 
 /// Scenes for a video of `length_seconds`: about one per 7.5 s, at least 2 and at most 24.
@@ -150,7 +162,9 @@ pub fn target_words(length_seconds: u32) -> usize {
 
 /// Words as a listener hears them: whitespace-separated tokens with a letter or digit.
 pub fn count_words(text: &str) -> usize {
-    text.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count()
+    text.split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count()
 }
 
 /// The topic as it appears in narration: trimmed, whitespace collapsed, no trailing punctuation.
@@ -159,7 +173,10 @@ pub fn normalize_topic(raw: &str) -> String {
     joined
         .trim_end_matches(|c: char| {
             c.is_whitespace()
-                || matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | '…' | '¡' | '¿' | '-' | '–' | '—')
+                || matches!(
+                    c,
+                    '.' | ',' | ';' | ':' | '!' | '?' | '…' | '¡' | '¿' | '-' | '–' | '—'
+                )
         })
         .to_owned()
 }
@@ -188,7 +205,13 @@ impl Arc {
     }
 
     fn all(&self) -> [&'static [&'static str]; 5] {
-        [self.intro, self.hook, self.rising, self.turn, self.resolution]
+        [
+            self.intro,
+            self.hook,
+            self.rising,
+            self.turn,
+            self.resolution,
+        ]
     }
 }
 
@@ -284,15 +307,24 @@ struct Lang {
 
 impl Lang {
     fn genre(&self, key: &str) -> &GenreText {
-        self.genres.iter().find(|g| g.key == key).unwrap_or(&self.genres[0])
+        self.genres
+            .iter()
+            .find(|g| g.key == key)
+            .unwrap_or(&self.genres[0])
     }
 
     fn tone(&self, key: &str) -> &ToneText {
-        self.tones.iter().find(|t| t.key == key).unwrap_or(&self.tones[0])
+        self.tones
+            .iter()
+            .find(|t| t.key == key)
+            .unwrap_or(&self.tones[0])
     }
 
     fn place(&self, key: &str) -> &PlaceText {
-        self.places.iter().find(|p| p.key == key).unwrap_or(&self.places[0])
+        self.places
+            .iter()
+            .find(|p| p.key == key)
+            .unwrap_or(&self.places[0])
     }
 }
 
@@ -344,7 +376,14 @@ static PLACES: &[Place] = &[
             "the lantern room of a lighthouse high above the ocean",
             "a white lighthouse above a stormy sea and a small harbor",
         ],
-        keywords: &["lighthouse", "keeper", "faro", "farero", "phare", "leuchtturm"],
+        keywords: &[
+            "lighthouse",
+            "keeper",
+            "faro",
+            "farero",
+            "phare",
+            "leuchtturm",
+        ],
         genres: &["mystery", "drama", "horror", "romance", "documentary"],
     },
     Place {
@@ -356,8 +395,18 @@ static PLACES: &[Place] = &[
             "narrow harbor town streets leading down to the sea",
         ],
         keywords: &[
-            "harbor", "harbour", "port", "boat", "ship", "fishing", "fisherman", "puerto", "barco",
-            "bateau", "hafen", "schiff",
+            "harbor",
+            "harbour",
+            "port",
+            "boat",
+            "ship",
+            "fishing",
+            "fisherman",
+            "puerto",
+            "barco",
+            "bateau",
+            "hafen",
+            "schiff",
         ],
         genres: &["mystery", "drama", "comedy", "romance", "adventure"],
     },
@@ -383,7 +432,9 @@ static PLACES: &[Place] = &[
             "a lonely island with a single tree surrounded by sea",
             "a rowing boat approaching a misty island across the sea",
         ],
-        keywords: &["island", "isla", "île", "insel", "pirate", "pirata", "pirat", "treasure"],
+        keywords: &[
+            "island", "isla", "île", "insel", "pirate", "pirata", "pirat", "treasure",
+        ],
         genres: &["adventure", "mystery", "fantasy", "horror"],
     },
     Place {
@@ -405,7 +456,10 @@ static PLACES: &[Place] = &[
             "an old stone bridge over a quiet river",
             "a riverbank lined with willow trees",
         ],
-        keywords: &["river", "stream", "bridge", "río", "puente", "rivière", "fleuve", "pont", "fluss", "brücke"],
+        keywords: &[
+            "river", "stream", "bridge", "río", "puente", "rivière", "fleuve", "pont", "fluss",
+            "brücke",
+        ],
         genres: &["adventure", "drama", "fantasy", "documentary"],
     },
     Place {
@@ -430,7 +484,9 @@ static PLACES: &[Place] = &[
             "a cabin porch surrounded by tall pine trees",
             "smoke rising from a cabin chimney among the trees of the woods",
         ],
-        keywords: &["cabin", "hut", "camp", "cabaña", "cabane", "chalet", "hütte"],
+        keywords: &[
+            "cabin", "hut", "camp", "cabaña", "cabane", "chalet", "hütte",
+        ],
         genres: &["horror", "mystery", "drama"],
     },
     Place {
@@ -442,8 +498,18 @@ static PLACES: &[Place] = &[
             "rooftops and chimneys of an old city seen from a tower",
         ],
         keywords: &[
-            "city", "street", "town", "urban", "detective", "ciudad", "calle", "ville", "rue",
-            "stadt", "straße", "strasse",
+            "city",
+            "street",
+            "town",
+            "urban",
+            "detective",
+            "ciudad",
+            "calle",
+            "ville",
+            "rue",
+            "stadt",
+            "straße",
+            "strasse",
         ],
         genres: &["mystery", "drama", "comedy", "romance"],
     },
@@ -455,7 +521,10 @@ static PLACES: &[Place] = &[
             "the clock face of an old tower seen from the street",
             "a spiral staircase inside an old stone tower in the city",
         ],
-        keywords: &["tower", "clock", "bell", "torre", "reloj", "campana", "tour", "horloge", "cloche", "turm", "uhr", "glocke"],
+        keywords: &[
+            "tower", "clock", "bell", "torre", "reloj", "campana", "tour", "horloge", "cloche",
+            "turm", "uhr", "glocke",
+        ],
         genres: &["mystery", "fantasy", "comedy", "horror"],
     },
     Place {
@@ -467,8 +536,18 @@ static PLACES: &[Place] = &[
             "a busy futuristic street with holographic signs and tall buildings",
         ],
         keywords: &[
-            "future", "robot", "android", "cyber", "technology", "computer", "futuro", "robots",
-            "futur", "zukunft", "roboter", "technik",
+            "future",
+            "robot",
+            "android",
+            "cyber",
+            "technology",
+            "computer",
+            "futuro",
+            "robots",
+            "futur",
+            "zukunft",
+            "roboter",
+            "technik",
         ],
         genres: &["sci-fi"],
     },
@@ -481,9 +560,29 @@ static PLACES: &[Place] = &[
             "a radar tower beside a research station on a frozen lake",
         ],
         keywords: &[
-            "space", "star", "planet", "moon", "mars", "alien", "signal", "science", "astronaut",
-            "espacio", "estrella", "planeta", "luna", "señal", "espace", "étoile", "planète", "lune",
-            "weltraum", "stern", "planet", "mond", "signal",
+            "space",
+            "star",
+            "planet",
+            "moon",
+            "mars",
+            "alien",
+            "signal",
+            "science",
+            "astronaut",
+            "espacio",
+            "estrella",
+            "planeta",
+            "luna",
+            "señal",
+            "espace",
+            "étoile",
+            "planète",
+            "lune",
+            "weltraum",
+            "stern",
+            "planet",
+            "mond",
+            "signal",
         ],
         genres: &["sci-fi", "documentary", "horror"],
     },
@@ -495,7 +594,16 @@ static PLACES: &[Place] = &[
             "a narrow street winding through a sleepy mountain town",
             "a village square in a small town surrounded by pine trees",
         ],
-        keywords: &["village", "farm", "pueblo", "aldea", "granja", "ferme", "dorf", "bauernhof"],
+        keywords: &[
+            "village",
+            "farm",
+            "pueblo",
+            "aldea",
+            "granja",
+            "ferme",
+            "dorf",
+            "bauernhof",
+        ],
         genres: &["comedy", "drama", "fantasy", "mystery"],
     },
     Place {
@@ -536,8 +644,22 @@ static PLACES: &[Place] = &[
             "a bookshop window glowing on a quiet street",
         ],
         keywords: &[
-            "book", "library", "bookshop", "bookstore", "letter", "libro", "librería", "biblioteca",
-            "carta", "livre", "librairie", "bibliothèque", "lettre", "buch", "bibliothek", "brief",
+            "book",
+            "library",
+            "bookshop",
+            "bookstore",
+            "letter",
+            "libro",
+            "librería",
+            "biblioteca",
+            "carta",
+            "livre",
+            "librairie",
+            "bibliothèque",
+            "lettre",
+            "buch",
+            "bibliothek",
+            "brief",
         ],
         genres: &["romance", "comedy", "mystery"],
     },
@@ -549,7 +671,18 @@ static PLACES: &[Place] = &[
             "a window table in a little cafe overlooking the street",
             "string lights over the terrace of a town cafe",
         ],
-        keywords: &["cafe", "café", "coffee", "restaurant", "kitchen", "cocina", "cuisine", "kaffee", "küche", "date"],
+        keywords: &[
+            "cafe",
+            "café",
+            "coffee",
+            "restaurant",
+            "kitchen",
+            "cocina",
+            "cuisine",
+            "kaffee",
+            "küche",
+            "date",
+        ],
         genres: &["romance", "comedy"],
     },
     Place {
@@ -588,7 +721,19 @@ static PLACES: &[Place] = &[
             "a water tower at the edge of a small desert town",
             "red rocks and a dusty road outside a desert town",
         ],
-        keywords: &["desert", "sand", "road", "desierto", "arena", "carretera", "désert", "sable", "route", "wüste", "straße"],
+        keywords: &[
+            "desert",
+            "sand",
+            "road",
+            "desierto",
+            "arena",
+            "carretera",
+            "désert",
+            "sable",
+            "route",
+            "wüste",
+            "straße",
+        ],
         genres: &["adventure", "sci-fi", "motivational"],
     },
     Place {
@@ -600,8 +745,18 @@ static PLACES: &[Place] = &[
             "the stone steps of a museum on a busy city street",
         ],
         keywords: &[
-            "museum", "history", "ancient", "archive", "museo", "historia", "archivo", "musée",
-            "histoire", "archives", "geschichte", "archiv",
+            "museum",
+            "history",
+            "ancient",
+            "archive",
+            "museo",
+            "historia",
+            "archivo",
+            "musée",
+            "histoire",
+            "archives",
+            "geschichte",
+            "archiv",
         ],
         genres: &["documentary", "mystery", "comedy"],
     },
@@ -623,23 +778,59 @@ const NIGHT_ARCS: &[[usize; 4]] = &[[5, 6, 7, 0], [4, 5, 7, 0], [6, 7, 7, 0], [3
 const DAY_ARCS: &[[usize; 4]] = &[[1, 2, 3, 4], [0, 1, 3, 4], [1, 3, 4, 5], [0, 2, 3, 4]];
 
 const SHOTS: [&[&str]; 4] = [
-    &["Wide establishing shot", "Aerial view", "Slow push-in wide shot"],
-    &["Medium shot", "Tracking shot", "Over-the-shoulder shot", "Handheld medium shot"],
-    &["Close-up", "Low-angle shot", "Extreme close-up", "Dutch-angle shot"],
-    &["Wide shot", "Slow pull-back aerial view", "Silhouette long shot"],
+    &[
+        "Wide establishing shot",
+        "Aerial view",
+        "Slow push-in wide shot",
+    ],
+    &[
+        "Medium shot",
+        "Tracking shot",
+        "Over-the-shoulder shot",
+        "Handheld medium shot",
+    ],
+    &[
+        "Close-up",
+        "Low-angle shot",
+        "Extreme close-up",
+        "Dutch-angle shot",
+    ],
+    &[
+        "Wide shot",
+        "Slow pull-back aerial view",
+        "Silhouette long shot",
+    ],
 ];
 const FOCUS: [&[&str]; 4] = [
-    &["with {figure} small in the distance", "with {figure} arriving on foot"],
-    &["with {figure} walking through the frame", "following {figure} from behind"],
+    &[
+        "with {figure} small in the distance",
+        "with {figure} arriving on foot",
+    ],
+    &[
+        "with {figure} walking through the frame",
+        "following {figure} from behind",
+    ],
     &["on the face of {figure}", "with {figure} frozen mid-step"],
-    &["with {figure} looking out at the horizon", "with {figure} walking away from the camera"],
+    &[
+        "with {figure} looking out at the horizon",
+        "with {figure} walking away from the camera",
+    ],
 ];
 
 fn lighting(tone: &str) -> &'static [&'static str] {
     match tone {
-        "dramatic" => &["high-contrast dramatic lighting", "strong rim light and deep shadows"],
-        "suspenseful" => &["low-key lighting with long shadows", "cold light cutting through haze"],
-        "uplifting" => &["warm golden light", "bright hopeful light with soft lens flare"],
+        "dramatic" => &[
+            "high-contrast dramatic lighting",
+            "strong rim light and deep shadows",
+        ],
+        "suspenseful" => &[
+            "low-key lighting with long shadows",
+            "cold light cutting through haze",
+        ],
+        "uplifting" => &[
+            "warm golden light",
+            "bright hopeful light with soft lens flare",
+        ],
         "humorous" => &["bright cheerful colors", "playful saturated colors"],
         "dark" => &["deep shadows and muted colors", "cold desaturated light"],
         "whimsical" => &["pastel storybook colors", "soft dreamy glow"],
@@ -651,51 +842,397 @@ fn lighting(tone: &str) -> &'static [&'static str] {
 /// Words that never become subject words, in every supported language.
 const STOPWORDS: &[&str] = &[
     // English
-    "about", "above", "after", "again", "against", "almost", "along", "also", "always", "among",
-    "another", "anyone", "anything", "around", "because", "been", "before", "behind", "being",
-    "below", "best", "better", "between", "beyond", "both", "came", "come", "could", "does",
-    "doing", "done", "down", "during", "each", "even", "ever", "every", "everyone", "everything",
-    "first", "from", "full", "gets", "getting", "give", "goes", "going", "gone", "good", "great",
-    "have", "having", "here", "into", "just", "keep", "know", "last", "least", "less", "like",
-    "little", "made", "make", "makes", "making", "many", "more", "most", "much", "must", "never",
-    "next", "nothing", "once", "only", "onto", "other", "over", "really", "same", "should",
-    "some", "someone", "something", "still", "story", "stories", "such", "take", "tell", "than",
-    "that", "their", "them", "then", "there", "these", "they", "thing", "things", "this",
-    "those", "through", "told", "took", "under", "until", "upon", "very", "want", "wants",
-    "were", "what", "when", "where", "which", "while", "whose", "will", "with", "within",
-    "without", "would", "your", "yours", "true", "ways", "tiny", "small", "large", "huge",
-    "single", "whole", "entire", "young", "real", "several", "certain", "different", "simple",
-    "strange", "weird", "amazing", "beautiful", "perfect", "tell", "learn", "learned", "share",
-    "three", "four", "five", "seven", "eight", "nine", "twenty", "thirty", "forty", "fifty",
-    "sixty", "hundred", "thousand", "million", "people", "time", "year", "years", "days",
+    "about",
+    "above",
+    "after",
+    "again",
+    "against",
+    "almost",
+    "along",
+    "also",
+    "always",
+    "among",
+    "another",
+    "anyone",
+    "anything",
+    "around",
+    "because",
+    "been",
+    "before",
+    "behind",
+    "being",
+    "below",
+    "best",
+    "better",
+    "between",
+    "beyond",
+    "both",
+    "came",
+    "come",
+    "could",
+    "does",
+    "doing",
+    "done",
+    "down",
+    "during",
+    "each",
+    "even",
+    "ever",
+    "every",
+    "everyone",
+    "everything",
+    "first",
+    "from",
+    "full",
+    "gets",
+    "getting",
+    "give",
+    "goes",
+    "going",
+    "gone",
+    "good",
+    "great",
+    "have",
+    "having",
+    "here",
+    "into",
+    "just",
+    "keep",
+    "know",
+    "last",
+    "least",
+    "less",
+    "like",
+    "little",
+    "made",
+    "make",
+    "makes",
+    "making",
+    "many",
+    "more",
+    "most",
+    "much",
+    "must",
+    "never",
+    "next",
+    "nothing",
+    "once",
+    "only",
+    "onto",
+    "other",
+    "over",
+    "really",
+    "same",
+    "should",
+    "some",
+    "someone",
+    "something",
+    "still",
+    "story",
+    "stories",
+    "such",
+    "take",
+    "tell",
+    "than",
+    "that",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "thing",
+    "things",
+    "this",
+    "those",
+    "through",
+    "told",
+    "took",
+    "under",
+    "until",
+    "upon",
+    "very",
+    "want",
+    "wants",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "whose",
+    "will",
+    "with",
+    "within",
+    "without",
+    "would",
+    "your",
+    "yours",
+    "true",
+    "ways",
+    "tiny",
+    "small",
+    "large",
+    "huge",
+    "single",
+    "whole",
+    "entire",
+    "young",
+    "real",
+    "several",
+    "certain",
+    "different",
+    "simple",
+    "strange",
+    "weird",
+    "amazing",
+    "beautiful",
+    "perfect",
+    "tell",
+    "learn",
+    "learned",
+    "share",
+    "three",
+    "four",
+    "five",
+    "seven",
+    "eight",
+    "nine",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "sixty",
+    "hundred",
+    "thousand",
+    "million",
+    "people",
+    "time",
+    "year",
+    "years",
+    "days",
     // Spanish
-    "algo", "algún", "alguna", "antes", "aquel", "aquella", "aunque", "cada", "como", "cómo",
-    "con", "cuando", "desde", "después", "donde", "dónde", "durante", "ella", "ellas", "ellos",
-    "entre", "esta", "estaba", "están", "este", "esto", "estos", "estas", "hacer", "hacia",
-    "hasta", "historia", "mismo", "misma", "mucho", "mucha", "muy", "nada", "nuestra", "nuestro",
-    "otra", "otro", "para", "pero", "poco", "porque", "primer", "primera", "puede", "quien",
-    "quién", "sobre", "solo", "sólo", "también", "tiene", "todas", "todos", "toda", "todo",
-    "última", "último", "unas", "unos",
+    "algo",
+    "algún",
+    "alguna",
+    "antes",
+    "aquel",
+    "aquella",
+    "aunque",
+    "cada",
+    "como",
+    "cómo",
+    "con",
+    "cuando",
+    "desde",
+    "después",
+    "donde",
+    "dónde",
+    "durante",
+    "ella",
+    "ellas",
+    "ellos",
+    "entre",
+    "esta",
+    "estaba",
+    "están",
+    "este",
+    "esto",
+    "estos",
+    "estas",
+    "hacer",
+    "hacia",
+    "hasta",
+    "historia",
+    "mismo",
+    "misma",
+    "mucho",
+    "mucha",
+    "muy",
+    "nada",
+    "nuestra",
+    "nuestro",
+    "otra",
+    "otro",
+    "para",
+    "pero",
+    "poco",
+    "porque",
+    "primer",
+    "primera",
+    "puede",
+    "quien",
+    "quién",
+    "sobre",
+    "solo",
+    "sólo",
+    "también",
+    "tiene",
+    "todas",
+    "todos",
+    "toda",
+    "todo",
+    "última",
+    "último",
+    "unas",
+    "unos",
     // French
-    "alors", "après", "aussi", "autre", "avant", "avec", "cela", "celle", "celui", "cette",
-    "chez", "comme", "comment", "contre", "dans", "depuis", "dernier", "dernière", "donc",
-    "elle", "elles", "encore", "entre", "était", "être", "faire", "leur", "leurs", "mais",
-    "même", "nous", "notre", "pendant", "plus", "pour", "premier", "première", "quand", "quel",
-    "quelle", "rien", "sans", "sont", "sous", "toujours", "tous", "tout", "toute", "toutes",
-    "très", "vers", "votre", "vous", "histoire",
+    "alors",
+    "après",
+    "aussi",
+    "autre",
+    "avant",
+    "avec",
+    "cela",
+    "celle",
+    "celui",
+    "cette",
+    "chez",
+    "comme",
+    "comment",
+    "contre",
+    "dans",
+    "depuis",
+    "dernier",
+    "dernière",
+    "donc",
+    "elle",
+    "elles",
+    "encore",
+    "entre",
+    "était",
+    "être",
+    "faire",
+    "leur",
+    "leurs",
+    "mais",
+    "même",
+    "nous",
+    "notre",
+    "pendant",
+    "plus",
+    "pour",
+    "premier",
+    "première",
+    "quand",
+    "quel",
+    "quelle",
+    "rien",
+    "sans",
+    "sont",
+    "sous",
+    "toujours",
+    "tous",
+    "tout",
+    "toute",
+    "toutes",
+    "très",
+    "vers",
+    "votre",
+    "vous",
+    "histoire",
     // German
-    "aber", "alle", "alles", "auch", "beim", "dass", "dein", "deine", "diese", "dieser",
-    "dieses", "doch", "durch", "eine", "einem", "einen", "einer", "eines", "erste", "ersten",
-    "etwas", "gegen", "geschichte", "haben", "hatte", "immer", "ihre", "ihrer", "kann",
-    "keine", "letzte", "letzten", "letzter", "nach", "nicht", "noch", "oder", "ohne", "schon",
-    "sein", "seine", "sehr", "sich", "sind", "über", "unter", "viel", "waren", "warum", "weil",
-    "wenn", "werden", "wird", "wurde", "zwischen", "mein", "meine", "meinen", "meinem", "meiner",
-    "deine", "unser", "unsere", "erster", "erstes", "alte", "alten", "alter", "altes", "neue",
-    "neuen", "neuer", "neues", "kleine", "kleinen", "kleiner", "kleines", "große", "großen",
-    "großer", "großes", "letztes",
+    "aber",
+    "alle",
+    "alles",
+    "auch",
+    "beim",
+    "dass",
+    "dein",
+    "deine",
+    "diese",
+    "dieser",
+    "dieses",
+    "doch",
+    "durch",
+    "eine",
+    "einem",
+    "einen",
+    "einer",
+    "eines",
+    "erste",
+    "ersten",
+    "etwas",
+    "gegen",
+    "geschichte",
+    "haben",
+    "hatte",
+    "immer",
+    "ihre",
+    "ihrer",
+    "kann",
+    "keine",
+    "letzte",
+    "letzten",
+    "letzter",
+    "nach",
+    "nicht",
+    "noch",
+    "oder",
+    "ohne",
+    "schon",
+    "sein",
+    "seine",
+    "sehr",
+    "sich",
+    "sind",
+    "über",
+    "unter",
+    "viel",
+    "waren",
+    "warum",
+    "weil",
+    "wenn",
+    "werden",
+    "wird",
+    "wurde",
+    "zwischen",
+    "mein",
+    "meine",
+    "meinen",
+    "meinem",
+    "meiner",
+    "deine",
+    "unser",
+    "unsere",
+    "erster",
+    "erstes",
+    "alte",
+    "alten",
+    "alter",
+    "altes",
+    "neue",
+    "neuen",
+    "neuer",
+    "neues",
+    "kleine",
+    "kleinen",
+    "kleiner",
+    "kleines",
+    "große",
+    "großen",
+    "großer",
+    "großes",
+    "letztes",
     // Common adjectives in Spanish and French
-    "viejo", "vieja", "nuevo", "nueva", "pequeño", "pequeña", "grande", "mejor", "primero",
-    "petit", "petite", "vieux", "vieille", "nouveau", "nouvelle", "grand", "grande", "meilleur",
+    "viejo",
+    "vieja",
+    "nuevo",
+    "nueva",
+    "pequeño",
+    "pequeña",
+    "grande",
+    "mejor",
+    "primero",
+    "petit",
+    "petite",
+    "vieux",
+    "vieille",
+    "nouveau",
+    "nouvelle",
+    "grand",
+    "grande",
+    "meilleur",
 ];
 /// Words that, after an -ing word, show it is a verb.
 const VERB_FOLLOWERS: &[&str] = &[
@@ -704,8 +1241,8 @@ const VERB_FOLLOWERS: &[&str] = &[
 ];
 /// English words kept lowercase inside a title.
 const SMALL_WORDS: &[&str] = &[
-    "a", "an", "the", "and", "or", "but", "nor", "of", "in", "on", "at", "to", "for", "by",
-    "with", "from", "as", "into",
+    "a", "an", "the", "and", "or", "but", "nor", "of", "in", "on", "at", "to", "for", "by", "with",
+    "from", "as", "into",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -715,11 +1252,18 @@ const SMALL_WORDS: &[&str] = &[
 fn resolve_language(raw: &str) -> &'static str {
     let lower = raw.trim().to_lowercase();
     let code = lower.split(['-', '_']).next().unwrap_or_default();
-    LANGUAGES.iter().copied().find(|l| *l == code).unwrap_or("en")
+    LANGUAGES
+        .iter()
+        .copied()
+        .find(|l| *l == code)
+        .unwrap_or("en")
 }
 
 fn squash(raw: &str) -> String {
-    raw.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect()
+    raw.to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
 }
 
 fn resolve_genre(raw: &str) -> &'static str {
@@ -835,15 +1379,26 @@ fn subject_words(topic: &str, language: &str) -> Vec<Subject> {
         let adverb = lower.ends_with("ly") && lower.chars().count() > 5;
         // "learning to run", "building a boat": an -ing word before an object is a verb.
         let verb = lower.ends_with("ing")
-            && tokens.get(i + 1).is_some_and(|next| VERB_FOLLOWERS.contains(&next.to_lowercase().as_str()));
+            && tokens
+                .get(i + 1)
+                .is_some_and(|next| VERB_FOLLOWERS.contains(&next.to_lowercase().as_str()));
         // "learned to paint": a lowercase word after "to" is an infinitive.
         let infinitive = i > 0 && tokens[i - 1].eq_ignore_ascii_case("to") && !capitalised(word);
         let not_noun = german_nouns && !capitalised(word);
-        if adverb || verb || infinitive || not_noun || STOPWORDS.contains(&lower.as_str()) || !seen.insert(lower) {
+        if adverb
+            || verb
+            || infinitive
+            || not_noun
+            || STOPWORDS.contains(&lower.as_str())
+            || !seen.insert(lower)
+        {
             continue;
         }
         let proper = i > 0 && !title_cased && word.chars().next().is_some_and(char::is_uppercase);
-        out.push(Subject { word: (*word).to_owned(), proper });
+        out.push(Subject {
+            word: (*word).to_owned(),
+            proper,
+        });
         if out.len() == MAX_SUBJECTS {
             break;
         }
@@ -853,13 +1408,17 @@ fn subject_words(topic: &str, language: &str) -> Vec<Subject> {
 
 /// The place a topic names, if any.
 fn place_from_topic(topic: &str) -> Option<&'static Place> {
-    topic.split_whitespace().map(|t| clean_token(t).to_lowercase()).find_map(|token| {
-        PLACES.iter().find(|place| {
-            place.keywords.iter().any(|k| {
-                token == *k || (k.chars().count() >= 4 && token.starts_with(k))
+    topic
+        .split_whitespace()
+        .map(|t| clean_token(t).to_lowercase())
+        .find_map(|token| {
+            PLACES.iter().find(|place| {
+                place
+                    .keywords
+                    .iter()
+                    .any(|k| token == *k || (k.chars().count() >= 4 && token.starts_with(k)))
             })
         })
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -921,13 +1480,19 @@ impl World {
         let tone = lang.tone(tone_key);
         let subjects = subject_words(&topic, lang.code);
         let place = place_from_topic(&topic).unwrap_or_else(|| {
-            let fitting: Vec<&'static Place> =
-                PLACES.iter().filter(|p| p.genres.contains(&genre_key)).collect();
+            let fitting: Vec<&'static Place> = PLACES
+                .iter()
+                .filter(|p| p.genres.contains(&genre_key))
+                .collect();
             fitting.choose(rng).copied().unwrap_or(&PLACES[0])
         });
         let (hero, female) = lang.names.choose(rng).copied().unwrap_or(("Mara", true));
-        let friends: Vec<&'static str> =
-            lang.names.iter().map(|(name, _)| *name).filter(|name| *name != hero).collect();
+        let friends: Vec<&'static str> = lang
+            .names
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| *name != hero)
+            .collect();
         let friend = pick(rng, &friends);
         let thing = genre.things.choose(rng).copied().unwrap_or(("", ""));
         let goal = pick(rng, genre.goals);
@@ -1010,7 +1575,13 @@ struct Ask {
 
 impl Ask {
     fn new(pools: Pools) -> Ask {
-        Ask { pools, need_subject: false, allow_reuse: false, strict: true, require_close: false }
+        Ask {
+            pools,
+            need_subject: false,
+            allow_reuse: false,
+            strict: true,
+            require_close: false,
+        }
     }
 }
 
@@ -1031,7 +1602,9 @@ struct Writer<'w> {
 }
 
 fn mentions_subject(template: &str) -> bool {
-    template.contains("{subject}") || template.contains("{the_subject}") || template.contains("{topic}")
+    template.contains("{subject}")
+        || template.contains("{the_subject}")
+        || template.contains("{topic}")
 }
 
 /// Upper-cases the first letter (after any leading punctuation such as `¿`).
@@ -1065,7 +1638,14 @@ fn stage_plan(scenes: usize) -> Vec<Stage> {
 }
 
 /// The mood of a scene from its place in the arc, the tone and the genre.
-fn mood(stage: Stage, genre: &str, tone: &str, position: usize, stage_len: usize, last: bool) -> &'static str {
+fn mood(
+    stage: Stage,
+    genre: &str,
+    tone: &str,
+    position: usize,
+    stage_len: usize,
+    last: bool,
+) -> &'static str {
     let late = stage_len > 1 && position * 2 >= stage_len;
     let shadowy = matches!(genre, "mystery" | "horror" | "sci-fi");
     let tender = matches!(genre, "drama" | "romance");
@@ -1098,7 +1678,9 @@ fn mood(stage: Stage, genre: &str, tone: &str, position: usize, stage_len: usize
         Stage::Turn => match tone {
             "humorous" | "whimsical" => "tense",
             "calm" if genre == "documentary" => "mysterious",
-            "calm" | "uplifting" | "inspirational" | "dark" if tender || genre == "motivational" => {
+            "calm" | "uplifting" | "inspirational" | "dark"
+                if tender || genre == "motivational" =>
+            {
                 "melancholic"
             }
             _ => "tense",
@@ -1124,9 +1706,11 @@ fn mood(stage: Stage, genre: &str, tone: &str, position: usize, stage_len: usize
 
 /// Replaces each `{key}` with its value.
 fn fill_pairs(template: &str, pairs: &[(&str, &str)]) -> String {
-    pairs.iter().fold(template.to_owned(), |text, (key, value)| {
-        text.replace(&format!("{{{key}}}"), value)
-    })
+    pairs
+        .iter()
+        .fold(template.to_owned(), |text, (key, value)| {
+            text.replace(&format!("{{{key}}}"), value)
+        })
 }
 
 /// English title case: every word capitalised except small words after the first.
@@ -1134,7 +1718,9 @@ fn title_case(text: &str, capitalize_first_word: bool) -> String {
     text.split_whitespace()
         .enumerate()
         .map(|(i, word)| {
-            if (i > 0 || !capitalize_first_word) && SMALL_WORDS.contains(&word.to_lowercase().as_str()) {
+            if (i > 0 || !capitalize_first_word)
+                && SMALL_WORDS.contains(&word.to_lowercase().as_str())
+            {
                 word.to_lowercase()
             } else {
                 capitalize_first(word)
@@ -1243,13 +1829,19 @@ impl<'w> Writer<'w> {
         let mut last_subject = 0usize;
         let mut scenes = Vec::with_capacity(count);
         for (i, &stage) in plan.iter().enumerate() {
-            let budget = ((target - written as f64) / (count - i) as f64).max(MIN_SENTENCE_WORDS as f64);
+            let budget =
+                ((target - written as f64) / (count - i) as f64).max(MIN_SENTENCE_WORDS as f64);
             let roles = self.roles(i, budget);
-            let mut subject_due = has_subjects && i > 0 && (i - last_subject >= 2 || i + 1 == count);
+            let mut subject_due =
+                has_subjects && i > 0 && (i - last_subject >= 2 || i + 1 == count);
             let mut left = budget;
             let mut parts = Vec::with_capacity(roles.len());
             self.recent_kinds = self.last_kinds.clone();
-            self.window = if i + 1 == count || target < 60.0 { 0.12 } else { 0.3 };
+            self.window = if i + 1 == count || target < 60.0 {
+                0.12
+            } else {
+                0.3
+            };
             for (k, &role) in roles.iter().enumerate() {
                 let sentence_target = left / (roles.len() - k) as f64;
                 let need_subject = subject_due && role == Role::Beat;
@@ -1265,7 +1857,9 @@ impl<'w> Writer<'w> {
             }
             // The last scene has nobody after it to make up a shortfall: top it up.
             while i + 1 == count && parts.len() < MAX_SENTENCES_PER_SCENE && left >= 5.0 {
-                let Some(rendered) = self.sentence(Role::Beat, stage, left, false) else { break };
+                let Some(rendered) = self.sentence(Role::Beat, stage, left, false) else {
+                    break;
+                };
                 left -= rendered.words as f64;
                 written += rendered.words;
                 parts.push(rendered.text);
@@ -1277,9 +1871,20 @@ impl<'w> Writer<'w> {
             }
             let position = plan[..i].iter().filter(|s| **s == stage).count();
             let stage_len = plan.iter().filter(|s| **s == stage).count();
-            let mood = mood(stage, self.world.genre_key, self.world.tone_key, position, stage_len, i + 1 == count);
+            let mood = mood(
+                stage,
+                self.world.genre_key,
+                self.world.tone_key,
+                position,
+                stage_len,
+                i + 1 == count,
+            );
             let visual = self.visual(stage, mood);
-            scenes.push(Scene { narration: parts.join(" "), visual, mood: mood.to_owned() });
+            scenes.push(Scene {
+                narration: parts.join(" "),
+                visual,
+                mood: mood.to_owned(),
+            });
         }
         scenes
     }
@@ -1306,11 +1911,24 @@ impl<'w> Writer<'w> {
     }
 
     /// Picks, renders and commits one sentence, relaxing constraints until one fits.
-    fn sentence(&mut self, role: Role, stage: Stage, target: f64, need_subject: bool) -> Option<Rendered> {
+    fn sentence(
+        &mut self,
+        role: Role,
+        stage: Stage,
+        target: f64,
+        need_subject: bool,
+    ) -> Option<Rendered> {
         let w = self.world;
         let attempts: Vec<Ask> = if role == Role::Intro {
             let intro: Pools = vec![(w.genre.arc.intro, 1.5), (w.lang.arc.intro, 0.0)];
-            vec![Ask::new(intro.clone()), Ask { allow_reuse: true, strict: false, ..Ask::new(intro) }]
+            vec![
+                Ask::new(intro.clone()),
+                Ask {
+                    allow_reuse: true,
+                    strict: false,
+                    ..Ask::new(intro)
+                },
+            ]
         } else {
             let beat: Pools = vec![
                 (w.genre.arc.stage(stage), 2.5),
@@ -1321,9 +1939,19 @@ impl<'w> Writer<'w> {
             let (primary, secondary) = match role {
                 Role::Texture => (texture, beat),
                 // Short atmosphere lines may stand in for a beat when the budget is tight.
-                _ => (beat.iter().copied().chain([(w.lang.texture, -1.5)]).collect(), texture),
+                _ => (
+                    beat.iter()
+                        .copied()
+                        .chain([(w.lang.texture, -1.5)])
+                        .collect(),
+                    texture,
+                ),
             };
-            let widened: Pools = primary.iter().copied().chain(secondary.iter().map(|(p, _)| (*p, -1.0))).collect();
+            let widened: Pools = primary
+                .iter()
+                .copied()
+                .chain(secondary.iter().map(|(p, _)| (*p, -1.0)))
+                .collect();
             let everything: Pools = [&w.lang.arc, &w.genre.arc, &w.tone.arc]
                 .iter()
                 .flat_map(|arc| arc.all())
@@ -1333,11 +1961,18 @@ impl<'w> Writer<'w> {
                 .collect();
             vec![
                 // A due subject mention is honoured only when it also fits the word budget.
-                Ask { need_subject, require_close: need_subject, ..Ask::new(primary.clone()) },
+                Ask {
+                    need_subject,
+                    require_close: need_subject,
+                    ..Ask::new(primary.clone())
+                },
                 Ask::new(primary),
                 Ask::new(widened),
                 Ask::new(everything.clone()),
-                Ask { allow_reuse: true, ..Ask::new(everything) },
+                Ask {
+                    allow_reuse: true,
+                    ..Ask::new(everything)
+                },
             ]
         };
         for ask in &attempts {
@@ -1366,8 +2001,11 @@ impl<'w> Writer<'w> {
                 {
                     continue;
                 }
-                let Some(rendered) = self.render(template, stage) else { continue };
-                if (ask.strict && !(MIN_SENTENCE_WORDS..=MAX_SENTENCE_WORDS).contains(&rendered.words))
+                let Some(rendered) = self.render(template, stage) else {
+                    continue;
+                };
+                if (ask.strict
+                    && !(MIN_SENTENCE_WORDS..=MAX_SENTENCE_WORDS).contains(&rendered.words))
                     || self.sentences.contains(&rendered.text)
                 {
                     continue;
@@ -1380,7 +2018,11 @@ impl<'w> Writer<'w> {
                     continue;
                 }
                 let close = miss <= (target * self.window).clamp(1.0, CLOSE_ENOUGH);
-                let repeats = rendered.kinds.iter().filter(|k| self.recent_kinds.contains(k)).count();
+                let repeats = rendered
+                    .kinds
+                    .iter()
+                    .filter(|k| self.recent_kinds.contains(k))
+                    .count();
                 let score = if close {
                     0.3 * miss - bonus + 4.0 * repeats as f64 + self.rng.random::<f64>() * 4.0
                 } else {
@@ -1396,8 +2038,16 @@ impl<'w> Writer<'w> {
 
     /// A last-resort sentence when every pool is exhausted (only for absurdly long requests).
     fn emergency(&mut self, stage: Stage) -> String {
-        let template = self.world.lang.arc.stage(stage).first().copied().unwrap_or("{hero}.");
-        self.render(template, stage).map_or_else(|| self.world.topic.clone(), |r| r.text)
+        let template = self
+            .world
+            .lang
+            .arc
+            .stage(stage)
+            .first()
+            .copied()
+            .unwrap_or("{hero}.");
+        self.render(template, stage)
+            .map_or_else(|| self.world.topic.clone(), |r| r.text)
     }
 
     fn render(&mut self, template: &'static str, stage: Stage) -> Option<Rendered> {
@@ -1473,7 +2123,8 @@ impl<'w> Writer<'w> {
             "goal" => out.push_str(w.goal),
             "obstacle" => out.push_str(w.obstacle),
             _ => {
-                let (_, masculine, feminine) = w.lang.pronouns.iter().find(|(key, _, _)| *key == slot)?;
+                let (_, masculine, feminine) =
+                    w.lang.pronouns.iter().find(|(key, _, _)| *key == slot)?;
                 out.push_str(if w.female { feminine } else { masculine });
             }
         }
@@ -1481,13 +2132,21 @@ impl<'w> Writer<'w> {
     }
 
     /// A detail not used yet in this script (nor earlier in this sentence) when one is left.
-    fn pick_fill(&mut self, pool: &'static [&'static str], fills: &mut Vec<&'static str>) -> &'static str {
+    fn pick_fill(
+        &mut self,
+        pool: &'static [&'static str],
+        fills: &mut Vec<&'static str>,
+    ) -> &'static str {
         let fresh: Vec<&'static str> = pool
             .iter()
             .copied()
             .filter(|f| !self.used_fills.contains(f) && !fills.contains(f))
             .collect();
-        let choice = if fresh.is_empty() { pick(&mut self.rng, pool) } else { pick(&mut self.rng, &fresh) };
+        let choice = if fresh.is_empty() {
+            pick(&mut self.rng, pool)
+        } else {
+            pick(&mut self.rng, &fresh)
+        };
         fills.push(choice);
         choice
     }
@@ -1508,7 +2167,9 @@ impl<'w> Writer<'w> {
             subjects => {
                 let words: Vec<String> = subjects.iter().map(|s| s.word.to_lowercase()).collect();
                 let list = match words.split_last() {
-                    Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                    Some((last, rest)) if !rest.is_empty() => {
+                        format!("{} and {last}", rest.join(", "))
+                    }
                     _ => words.join(""),
                 };
                 format!(", featuring {list}")
@@ -1522,7 +2183,13 @@ impl<'w> Writer<'w> {
     /// A catchy title of at most 70 chars in the script's language.
     fn title(&mut self) -> String {
         let w = self.world;
-        let mut pool: Vec<&'static str> = w.genre.titles.iter().chain(w.lang.meta.titles).copied().collect();
+        let mut pool: Vec<&'static str> = w
+            .genre
+            .titles
+            .iter()
+            .chain(w.lang.meta.titles)
+            .copied()
+            .collect();
         pool.shuffle(&mut self.rng);
         let english = w.lang.code == "en";
         for template in pool {
@@ -1531,12 +2198,19 @@ impl<'w> Writer<'w> {
             } else {
                 w.topic.clone()
             };
-            let title = capitalize_first(&fill_pairs(template, &[("topic", &topic), ("label", w.genre.label)]));
+            let title = capitalize_first(&fill_pairs(
+                template,
+                &[("topic", &topic), ("label", w.genre.label)],
+            ));
             if title.chars().count() <= MAX_TITLE_CHARS {
                 return title;
             }
         }
-        let topic = if english { title_case(&w.topic, true) } else { capitalize_first(&w.topic) };
+        let topic = if english {
+            title_case(&w.topic, true)
+        } else {
+            capitalize_first(&w.topic)
+        };
         truncate_chars(&topic, MAX_TITLE_CHARS)
     }
 
@@ -1554,7 +2228,8 @@ impl<'w> Writer<'w> {
             ("tone_adj", w.tone.adj),
         ];
         let rng = &mut self.rng;
-        let mut line = |pool: &[&'static str]| capitalize_first(&fill_pairs(pick(rng, pool), &vars));
+        let mut line =
+            |pool: &[&'static str]| capitalize_first(&fill_pairs(pick(rng, pool), &vars));
         let about = line(m.about);
         let follow = line(m.follow);
         let comment = line(m.comment);
@@ -1567,7 +2242,8 @@ impl<'w> Writer<'w> {
         let facebook_intro = line(m.facebook_intros);
         let facebook_call = line(m.facebook_calls);
 
-        let subject_tags: Vec<String> = w.subjects.iter().filter_map(|s| hashtag(&s.word)).collect();
+        let subject_tags: Vec<String> =
+            w.subjects.iter().filter_map(|s| hashtag(&s.word)).collect();
         let genre_tag = hashtag(w.genre.tag).into_iter();
         let story_tag = hashtag(m.story_tag).into_iter();
         let platform = |tag: &str, subjects: usize, max: usize, extra: &[&str]| {
@@ -1581,7 +2257,11 @@ impl<'w> Writer<'w> {
 
         let extra_sentences = self.rng.random_range(0..=2);
         let mut youtube_sentences = vec![about.clone(), follow.clone()];
-        youtube_sentences.extend([comment.clone(), subscribe].into_iter().take(extra_sentences));
+        youtube_sentences.extend(
+            [comment.clone(), subscribe]
+                .into_iter()
+                .take(extra_sentences),
+        );
         let youtube_tags = platform("shorts", 2, 5, &[]);
         let youtube = PlatformPost {
             title: if youtube_title.chars().count() <= MAX_YOUTUBE_TITLE_CHARS {
@@ -1589,13 +2269,18 @@ impl<'w> Writer<'w> {
             } else {
                 truncate_chars(title, MAX_YOUTUBE_TITLE_CHARS)
             },
-            description: format!("{}\n\n{}", youtube_sentences.join(" "), youtube_tags.join(" ")),
+            description: format!(
+                "{}\n\n{}",
+                youtube_sentences.join(" "),
+                youtube_tags.join(" ")
+            ),
             hashtags: youtube_tags,
             caption: youtube_caption,
         };
 
         let tiktok_tags = platform("fyp", 2, 5, &[]);
-        let (tiktok_caption, tiktok_tags) = fit_caption(&tiktok_text, &tiktok_tags, MAX_TIKTOK_CAPTION_CHARS);
+        let (tiktok_caption, tiktok_tags) =
+            fit_caption(&tiktok_text, &tiktok_tags, MAX_TIKTOK_CAPTION_CHARS);
         let tiktok = PlatformPost {
             title: title.to_owned(),
             description: format!("{about} {follow}"),
@@ -1622,11 +2307,19 @@ impl<'w> Writer<'w> {
         let facebook = PlatformPost {
             title: title.to_owned(),
             description: format!("{facebook_intro} {about} {follow}"),
-            caption: format!("{facebook_intro}\n\n{about} {facebook_call}\n\n{}", facebook_tags.join(" ")),
+            caption: format!(
+                "{facebook_intro}\n\n{about} {facebook_call}\n\n{}",
+                facebook_tags.join(" ")
+            ),
             hashtags: facebook_tags,
         };
 
-        PlatformMetadata { youtube, tiktok, instagram, facebook }
+        PlatformMetadata {
+            youtube,
+            tiktok,
+            instagram,
+            facebook,
+        }
     }
 }
 

@@ -39,7 +39,10 @@ impl Service for StoryService {
     }
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
-        let worker = worker::StoryWorker { db: ctx.db.clone(), provider: Arc::new(provider::OfflineProvider) };
+        let worker = worker::StoryWorker {
+            db: ctx.db.clone(),
+            provider: Arc::new(provider::OfflineProvider),
+        };
         Ok(vec![ctx.consume("jobs.story", "story", worker)])
     }
 }

@@ -30,18 +30,30 @@ pub struct StoryWorker {
 impl Handler for StoryWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
         let job: StoryJob = jobs::decode(delivery)?;
-        let done: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM story.stories WHERE run_id = $1 AND attempt = $2)")
-            .bind(job.run_id)
-            .bind(job.attempt)
-            .fetch_one(&self.db)
-            .await?;
+        let done: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM story.stories WHERE run_id = $1 AND attempt = $2)",
+        )
+        .bind(job.run_id)
+        .bind(job.attempt)
+        .fetch_one(&self.db)
+        .await?;
         if done {
             // Redelivered after the commit: the event left with the row.
             return Ok(());
         }
         let script = match self.provider.write(job.request.clone()).await {
             Ok(script) => script,
-            Err(error) => return jobs::report_failure(&self.db, SERVICE, "story", job.run_id, job.attempt, &format!("{error:#}")).await,
+            Err(error) => {
+                return jobs::report_failure(
+                    &self.db,
+                    SERVICE,
+                    "story",
+                    job.run_id,
+                    job.attempt,
+                    &format!("{error:#}"),
+                )
+                .await
+            }
         };
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;

@@ -22,7 +22,11 @@ pub struct TtsConfig {
 
 impl Default for TtsConfig {
     fn default() -> Self {
-        Self { espeak_path: "espeak-ng".to_owned(), ffmpeg_path: "ffmpeg".to_owned(), words_per_minute: 165 }
+        Self {
+            espeak_path: "espeak-ng".to_owned(),
+            ffmpeg_path: "ffmpeg".to_owned(),
+            words_per_minute: 165,
+        }
     }
 }
 
@@ -54,15 +58,25 @@ impl Service for TtsService {
     }
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
-        let worker = worker::SpeechWorker { db: ctx.db.clone(), store: ctx.store.clone(), config: ctx.settings.service("tts")? };
+        let worker = worker::SpeechWorker {
+            db: ctx.db.clone(),
+            store: ctx.store.clone(),
+            config: ctx.settings.service("tts")?,
+        };
         Ok(vec![ctx.consume("jobs.tts", "tts", worker)])
     }
 
     fn readiness(&self, ctx: &Context) -> Vec<(String, Check)> {
         let config: TtsConfig = ctx.settings.service("tts").unwrap_or_default();
         vec![
-            ("tts.espeak-ng".to_owned(), program_check(config.espeak_path, "--version")),
-            ("tts.ffmpeg".to_owned(), program_check(config.ffmpeg_path, "-version")),
+            (
+                "tts.espeak-ng".to_owned(),
+                program_check(config.espeak_path, "--version"),
+            ),
+            (
+                "tts.ffmpeg".to_owned(),
+                program_check(config.ffmpeg_path, "-version"),
+            ),
         ]
     }
 }

@@ -36,11 +36,13 @@ pub struct SpeechWorker {
 impl Handler for SpeechWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
         let job: SpeechJob = jobs::decode(delivery)?;
-        let done: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tts.narrations WHERE run_id = $1 AND attempt = $2)")
-            .bind(job.run_id)
-            .bind(job.attempt)
-            .fetch_one(&self.db)
-            .await?;
+        let done: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM tts.narrations WHERE run_id = $1 AND attempt = $2)",
+        )
+        .bind(job.run_id)
+        .bind(job.attempt)
+        .fetch_one(&self.db)
+        .await?;
         if done {
             return Ok(());
         }
@@ -53,7 +55,17 @@ impl Handler for SpeechWorker {
         let scratch = tempfile::tempdir()?;
         let narration = match narrate(&voice, &job.scenes, scratch.path()).await {
             Ok(narration) => narration,
-            Err(error) => return jobs::report_failure(&self.db, SERVICE, "speech", job.run_id, job.attempt, &format!("{error:#}")).await,
+            Err(error) => {
+                return jobs::report_failure(
+                    &self.db,
+                    SERVICE,
+                    "speech",
+                    job.run_id,
+                    job.attempt,
+                    &format!("{error:#}"),
+                )
+                .await
+            }
         };
         let key = self.store.put(narration.wav.into(), "wav").await?;
         let id = Uuid::now_v7();

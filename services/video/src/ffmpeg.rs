@@ -23,8 +23,24 @@ const MUSIC_GAIN: f64 = 0.30;
 
 /// Encoder settings of every output; the benchmark's plain re-encode uses exactly these.
 pub const ENCODER_ARGS: &[&str] = &[
-    "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-r", "30",
-    "-c:a", "aac", "-b:a", "160k", "-ar", "48000", "-movflags", "+faststart",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "veryfast",
+    "-crf",
+    "23",
+    "-pix_fmt",
+    "yuv420p",
+    "-r",
+    "30",
+    "-c:a",
+    "aac",
+    "-b:a",
+    "160k",
+    "-ar",
+    "48000",
+    "-movflags",
+    "+faststart",
 ];
 
 /// The programs to run.
@@ -44,7 +60,11 @@ async fn run(program: &str, args: &[String]) -> anyhow::Result<String> {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     if !output.status.success() {
         let tail: Vec<&str> = stderr.lines().rev().take(12).collect();
-        anyhow::bail!("{program} failed ({}): {}", output.status, tail.into_iter().rev().collect::<Vec<_>>().join(" | "));
+        anyhow::bail!(
+            "{program} failed ({}): {}",
+            output.status,
+            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+        );
     }
     Ok(stderr)
 }
@@ -67,27 +87,50 @@ pub struct Loudness {
     pub target_offset: String,
 }
 
-/// Mixes narration and music (ducked under the voice) to `total_ms`, then measures its loudness.
-pub async fn premix(tools: &Tools, narration: &Path, music: &Path, total_ms: u64, out: &Path) -> anyhow::Result<Loudness> {
+/// Mixes narration and music (ducked under the voice) to `total_ms` and measures the mix's loudness
+/// in the same pass.
+pub async fn premix(
+    tools: &Tools,
+    narration: &Path,
+    music: &Path,
+    total_ms: u64,
+    out: &Path,
+) -> anyhow::Result<Loudness> {
     let seconds = total_ms as f64 / 1000.0;
     let graph = format!(
         "[1:a]aformat=channel_layouts=stereo,volume={MUSIC_GAIN}[music];\
          [0:a]aformat=channel_layouts=stereo,apad,asplit=2[voice][key];\
          [music][key]sidechaincompress=threshold=0.015:ratio=6:attack=15:release=350:makeup=1[ducked];\
-         [voice][ducked]amix=inputs=2:duration=shortest:normalize=0,atrim=duration={seconds:.3},asetpts=PTS-STARTPTS[mix]"
+         [voice][ducked]amix=inputs=2:duration=shortest:normalize=0,atrim=duration={seconds:.3},asetpts=PTS-STARTPTS,asplit=2[mix][probe];\
+         [probe]loudnorm=I={TARGET_LUFS}:TP={TARGET_TRUE_PEAK}:LRA={TARGET_LRA}:print_format=json[measured]"
     );
     let mut args = strings(&["-hide_banner", "-nostdin", "-y", "-i"]);
-    args.extend([path_arg(narration), "-i".into(), path_arg(music), "-filter_complex".into(), graph]);
-    args.extend(strings(&["-map", "[mix]", "-ar", "48000", "-c:a", "pcm_s16le"]));
+    args.extend([
+        path_arg(narration),
+        "-i".into(),
+        path_arg(music),
+        "-filter_complex".into(),
+        graph,
+    ]);
+    args.extend(strings(&[
+        "-map",
+        "[mix]",
+        "-ar",
+        "48000",
+        "-c:a",
+        "pcm_s16le",
+    ]));
     args.push(path_arg(out));
-    run(&tools.ffmpeg, &args).await?;
-
-    let measure = format!("loudnorm=I={TARGET_LUFS}:TP={TARGET_TRUE_PEAK}:LRA={TARGET_LRA}:print_format=json");
-    let mut args = strings(&["-hide_banner", "-nostdin", "-i"]);
-    args.extend([path_arg(out), "-af".into(), measure, "-f".into(), "null".into(), "-".into()]);
+    args.extend(strings(&["-map", "[measured]", "-f", "null", "-"]));
     let stderr = run(&tools.ffmpeg, &args).await?;
-    let start = stderr.rfind('{').context("loudnorm printed no measurement")?;
-    let end = stderr[start..].find('}').context("loudnorm measurement is incomplete")? + start + 1;
+    let start = stderr
+        .rfind('{')
+        .context("loudnorm printed no measurement")?;
+    let end = stderr[start..]
+        .find('}')
+        .context("loudnorm measurement is incomplete")?
+        + start
+        + 1;
     serde_json::from_str(&stderr[start..end]).context("loudnorm measurement is not JSON")
 }
 
@@ -111,10 +154,31 @@ pub struct RenderPlan {
     pub outputs: Vec<OutputPlan>,
 }
 
-/// The filter graph: each scene image scaled once per format, held as a still with a slow pan,
-/// crossfaded into the next, captioned inside the format's safe area; one normalised audio track.
+/// Scene lengths in whole frames, rounded on the timeline so they sum to the rounded total.
+fn scene_frames(scene_ms: &[u64]) -> Vec<u64> {
+    let to_frames = |ms: u64| (ms * u64::from(FRAME_RATE) + 500) / 1000;
+    let mut elapsed = 0;
+    let mut previous = 0;
+    scene_ms
+        .iter()
+        .map(|ms| {
+            elapsed += ms;
+            let boundary = to_frames(elapsed);
+            let frames = boundary - previous;
+            previous = boundary;
+            frames
+        })
+        .collect()
+}
+
+/// The filter graph: each scene image scaled once per format and held as a still with a slow pan;
+/// scenes crossfade into each other (only the overlapping half second goes through `xfade`, the
+/// rest is concatenated untouched); captions burned inside the format's safe area; one normalised
+/// audio track shared by every output.
 pub fn filter_graph(plan: &RenderPlan) -> String {
-    let fade = CROSSFADE_MS as f64 / 1000.0;
+    let fade_frames = CROSSFADE_MS * u64::from(FRAME_RATE) / 1000;
+    let fade = fade_frames as f64 / f64::from(FRAME_RATE);
+    let frames = scene_frames(&plan.scene_ms);
     let mut graph = String::new();
     let scenes = plan.images.len();
     let formats = plan.outputs.len();
@@ -129,39 +193,60 @@ pub fn filter_graph(plan: &RenderPlan) -> String {
         let (w, h) = (output.format.width(), output.format.height());
         // Cover the frame with 10 % to spare for panning; the sources are square.
         let side = (f64::from(w.max(h)) * 1.10 / 2.0).ceil() as u32 * 2;
-        let mut previous = String::new();
-        let mut offset = 0.0;
-        for (scene, scene_ms) in plan.scene_ms.iter().enumerate() {
-            let last = scene + 1 == scenes;
-            let seconds = *scene_ms as f64 / 1000.0;
-            let clip = if last { seconds } else { seconds + fade };
-            let frames = (clip * f64::from(FRAME_RATE)).ceil() as u64;
+        let mut segments = Vec::new();
+        for (scene, scene_frames) in frames.iter().enumerate() {
+            let (has_head, has_tail) = (scene > 0, scene + 1 < scenes);
+            let clip_frames = scene_frames + if has_tail { fade_frames } else { 0 };
+            let clip = clip_frames as f64 / f64::from(FRAME_RATE);
             let (x, y) = match scene % 4 {
-                0 => (format!("(in_w-out_w)*t/{clip:.3}"), "(in_h-out_h)/2".to_owned()),
-                1 => (format!("(in_w-out_w)*(1-t/{clip:.3})"), "(in_h-out_h)/2".to_owned()),
-                2 => ("(in_w-out_w)/2".to_owned(), format!("(in_h-out_h)*t/{clip:.3}")),
-                _ => ("(in_w-out_w)/2".to_owned(), format!("(in_h-out_h)*(1-t/{clip:.3})")),
+                0 => (
+                    format!("(in_w-out_w)*t/{clip:.3}"),
+                    "(in_h-out_h)/2".to_owned(),
+                ),
+                1 => (
+                    format!("(in_w-out_w)*(1-t/{clip:.3})"),
+                    "(in_h-out_h)/2".to_owned(),
+                ),
+                2 => (
+                    "(in_w-out_w)/2".to_owned(),
+                    format!("(in_h-out_h)*t/{clip:.3}"),
+                ),
+                _ => (
+                    "(in_w-out_w)/2".to_owned(),
+                    format!("(in_h-out_h)*(1-t/{clip:.3})"),
+                ),
             };
+            let parts = 1 + usize::from(has_head) + usize::from(has_tail);
             let _ = writeln!(
                 graph,
                 "[s{scene}o{o}]scale={side}:{side}:flags=bicubic,format=yuv420p,loop=loop={loops}:size=1:start=0,\
-                 setpts=N/{FRAME_RATE}/TB,fps={FRAME_RATE},crop={w}:{h}:x='{x}':y='{y}',setsar=1[c{scene}o{o}];",
-                loops = frames.saturating_sub(1),
+                 setpts=N/{FRAME_RATE}/TB,fps={FRAME_RATE},crop={w}:{h}:x='{x}':y='{y}',setsar=1,split={parts}[p{scene}o{o}b]{head}{tail};",
+                loops = clip_frames.saturating_sub(1),
+                head = if has_head { format!("[p{scene}o{o}h]") } else { String::new() },
+                tail = if has_tail { format!("[p{scene}o{o}t]") } else { String::new() },
             );
-            let label = format!("c{scene}o{o}");
-            previous = if scene == 0 {
-                label
-            } else {
-                let joined = format!("x{scene}o{o}");
-                let _ = writeln!(graph, "[{previous}][{label}]xfade=transition=fade:duration={fade:.3}:offset={offset:.3}[{joined}];");
-                joined
-            };
-            offset += seconds;
+            let body_start = if has_head { fade_frames } else { 0 };
+            let _ = writeln!(graph, "[p{scene}o{o}b]trim=start_frame={body_start}:end_frame={scene_frames},setpts=PTS-STARTPTS[b{scene}o{o}];");
+            if has_head {
+                let _ = writeln!(graph, "[p{scene}o{o}h]trim=end_frame={fade_frames},setpts=PTS-STARTPTS[h{scene}o{o}];");
+            }
+            if has_tail {
+                let end = scene_frames + fade_frames;
+                let _ = writeln!(graph, "[p{scene}o{o}t]trim=start_frame={scene_frames}:end_frame={end},setpts=PTS-STARTPTS[t{scene}o{o}];");
+            }
+            if has_head {
+                let previous = scene - 1;
+                let _ = writeln!(graph, "[t{previous}o{o}][h{scene}o{o}]xfade=transition=fade:duration={fade:.3}:offset=0[x{previous}o{o}];");
+                segments.push(format!("[x{previous}o{o}]"));
+            }
+            segments.push(format!("[b{scene}o{o}]"));
         }
         let duration = output.duration_ms as f64 / 1000.0;
         let _ = writeln!(
             graph,
-            "[{previous}]trim=duration={duration:.3},setpts=PTS-STARTPTS,ass=filename='{}',format=yuv420p[v{o}];",
+            "{}concat=n={}:v=1:a=0,trim=duration={duration:.3},setpts=PTS-STARTPTS,ass=filename='{}',format=yuv420p[v{o}];",
+            segments.concat(),
+            segments.len(),
             output.captions.display()
         );
     }
@@ -178,7 +263,10 @@ pub fn filter_graph(plan: &RenderPlan) -> String {
     graph.push_str(";\n");
     for (o, output) in plan.outputs.iter().enumerate() {
         let duration = output.duration_ms as f64 / 1000.0;
-        let _ = writeln!(graph, "[n{o}]atrim=duration={duration:.3},asetpts=PTS-STARTPTS[a{o}];");
+        let _ = writeln!(
+            graph,
+            "[n{o}]atrim=duration={duration:.3},asetpts=PTS-STARTPTS[a{o}];"
+        );
     }
     graph.trim_end().trim_end_matches(';').to_owned()
 }
@@ -191,9 +279,19 @@ pub async fn render(tools: &Tools, plan: &RenderPlan, scratch: &Path) -> anyhow:
     for image in &plan.images {
         args.extend(["-i".into(), path_arg(image)]);
     }
-    args.extend(["-i".into(), path_arg(&plan.audio), "-filter_complex_script".into(), path_arg(&script)]);
+    args.extend([
+        "-i".into(),
+        path_arg(&plan.audio),
+        "-filter_complex_script".into(),
+        path_arg(&script),
+    ]);
     for (o, output) in plan.outputs.iter().enumerate() {
-        args.extend(["-map".into(), format!("[v{o}]"), "-map".into(), format!("[a{o}]")]);
+        args.extend([
+            "-map".into(),
+            format!("[v{o}]"),
+            "-map".into(),
+            format!("[a{o}]"),
+        ]);
         args.extend(strings(ENCODER_ARGS));
         args.push(path_arg(&output.path));
     }
@@ -226,7 +324,12 @@ fn wrap(title: &str, width: usize) -> String {
 }
 
 /// 1280×720 and 1080×1920 JPEG thumbnails from the opening image, titled.
-pub async fn thumbnails(tools: &Tools, image: &Path, title: &str, scratch: &Path) -> anyhow::Result<Vec<Thumbnail>> {
+pub async fn thumbnails(
+    tools: &Tools,
+    image: &Path,
+    title: &str,
+    scratch: &Path,
+) -> anyhow::Result<Vec<Thumbnail>> {
     let sizes = [(1280_u32, 720_u32, 28_usize, 64_u32), (1080, 1920, 18, 84)];
     let mut graph = format!("[0:v]split={}", sizes.len());
     for i in 0..sizes.len() {
@@ -250,10 +353,26 @@ pub async fn thumbnails(tools: &Tools, image: &Path, title: &str, scratch: &Path
         );
         let name = format!("thumbnail-{w}x{h}.jpg");
         let path = scratch.join(&name);
-        outputs.extend(["-map".to_owned(), format!("[o{i}]"), "-frames:v".into(), "1".into(), "-q:v".into(), "3".into(), path_arg(&path)]);
-        thumbnails.push(Thumbnail { name, width: *w, height: *h, path });
+        outputs.extend([
+            "-map".to_owned(),
+            format!("[o{i}]"),
+            "-frames:v".into(),
+            "1".into(),
+            "-q:v".into(),
+            "3".into(),
+            path_arg(&path),
+        ]);
+        thumbnails.push(Thumbnail {
+            name,
+            width: *w,
+            height: *h,
+            path,
+        });
     }
-    args.extend(["-filter_complex".into(), graph.trim_end_matches(';').to_owned()]);
+    args.extend([
+        "-filter_complex".into(),
+        graph.trim_end_matches(';').to_owned(),
+    ]);
     args.extend(outputs);
     run(&tools.ffmpeg, &args).await?;
     Ok(thumbnails)
@@ -272,17 +391,37 @@ pub struct Probe {
 
 pub async fn probe(tools: &Tools, path: &Path) -> anyhow::Result<Probe> {
     let output = Command::new(&tools.ffprobe)
-        .args(["-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height,pix_fmt:format=duration", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,codec_name,width,height,pix_fmt:format=duration",
+            "-of",
+            "json",
+        ])
         .arg(path)
         .output()
         .await
         .with_context(|| format!("{} is not available", tools.ffprobe))?;
-    anyhow::ensure!(output.status.success(), "ffprobe failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+    anyhow::ensure!(
+        output.status.success(),
+        "ffprobe failed: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
     let streams = report["streams"].as_array().cloned().unwrap_or_default();
-    let video = streams.iter().find(|s| s["codec_type"] == "video").context("no video stream")?;
-    let audio = streams.iter().find(|s| s["codec_type"] == "audio").context("no audio stream")?;
-    let seconds: f64 = report["format"]["duration"].as_str().unwrap_or("0").parse()?;
+    let video = streams
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .context("no video stream")?;
+    let audio = streams
+        .iter()
+        .find(|s| s["codec_type"] == "audio")
+        .context("no audio stream")?;
+    let seconds: f64 = report["format"]["duration"]
+        .as_str()
+        .unwrap_or("0")
+        .parse()?;
     Ok(Probe {
         video_codec: video["codec_name"].as_str().unwrap_or("").to_owned(),
         pixel_format: video["pix_fmt"].as_str().unwrap_or("").to_owned(),
@@ -295,9 +434,24 @@ pub async fn probe(tools: &Tools, path: &Path) -> anyhow::Result<Probe> {
 
 /// The checks an output must pass before a run is ready for distribution.
 pub fn verify(probe: &Probe, format: Format, expected_ms: u64) -> anyhow::Result<()> {
-    anyhow::ensure!(probe.video_codec == "h264", "{}: video codec {} is not h264", format.label(), probe.video_codec);
-    anyhow::ensure!(probe.pixel_format == "yuv420p", "{}: pixel format {} is not yuv420p", format.label(), probe.pixel_format);
-    anyhow::ensure!(probe.audio_codec == "aac", "{}: audio codec {} is not aac", format.label(), probe.audio_codec);
+    anyhow::ensure!(
+        probe.video_codec == "h264",
+        "{}: video codec {} is not h264",
+        format.label(),
+        probe.video_codec
+    );
+    anyhow::ensure!(
+        probe.pixel_format == "yuv420p",
+        "{}: pixel format {} is not yuv420p",
+        format.label(),
+        probe.pixel_format
+    );
+    anyhow::ensure!(
+        probe.audio_codec == "aac",
+        "{}: audio codec {} is not aac",
+        format.label(),
+        probe.audio_codec
+    );
     anyhow::ensure!(
         (probe.width, probe.height) == (format.width(), format.height()),
         "{}: {}x{} instead of {}x{}",
@@ -321,8 +475,72 @@ pub fn verify(probe: &Probe, format: Format, expected_ms: u64) -> anyhow::Result
 mod tests {
     use super::*;
 
+    fn plan(scene_ms: Vec<u64>, formats: &[Format]) -> RenderPlan {
+        let loudness = Loudness {
+            input_i: "-20".into(),
+            input_tp: "-3".into(),
+            input_lra: "5".into(),
+            input_thresh: "-30".into(),
+            target_offset: "0".into(),
+        };
+        RenderPlan {
+            images: (0..scene_ms.len())
+                .map(|i| PathBuf::from(format!("scene-{i}.png")))
+                .collect(),
+            audio: PathBuf::from("mix.wav"),
+            outputs: formats
+                .iter()
+                .map(|f| OutputPlan {
+                    format: *f,
+                    path: PathBuf::from("out.mp4"),
+                    captions: PathBuf::from("c.ass"),
+                    duration_ms: scene_ms.iter().sum(),
+                })
+                .collect(),
+            scene_ms,
+            loudness,
+        }
+    }
+
+    #[test]
+    fn scene_frames_sum_to_the_rounded_timeline() {
+        let frames = scene_frames(&[4216, 5050, 3150]);
+        assert_eq!(frames.iter().sum::<u64>(), (4216 + 5050 + 3150) * 30 / 1000);
+        assert_eq!(frames, vec![126, 152, 94]);
+    }
+
+    #[test]
+    fn only_the_overlaps_are_crossfaded() {
+        let graph = filter_graph(&plan(
+            vec![3000, 4000, 5000],
+            &[Format::Landscape, Format::Portrait],
+        ));
+        assert_eq!(
+            graph.matches("xfade=").count(),
+            4,
+            "two transitions per format"
+        );
+        assert_eq!(
+            graph.matches("concat=n=5").count(),
+            2,
+            "body, fade, body, fade, body"
+        );
+        assert_eq!(
+            graph.matches("[0:v]split=2").count(),
+            1,
+            "each image is decoded once"
+        );
+        assert!(graph.contains("crop=1080:1920"));
+        assert!(graph.contains("asplit=2[n0][n1]"));
+        let single = filter_graph(&plan(vec![5000], &[Format::Square]));
+        assert!(!single.contains("xfade") && single.contains("concat=n=1"));
+    }
+
     #[test]
     fn titles_wrap_on_word_boundaries() {
-        assert_eq!(wrap("The keeper's last night at the lighthouse", 18), "The keeper's last\nnight at the\nlighthouse");
+        assert_eq!(
+            wrap("The keeper's last night at the lighthouse", 18),
+            "The keeper's last\nnight at the\nlighthouse"
+        );
     }
 }

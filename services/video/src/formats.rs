@@ -64,9 +64,24 @@ impl Format {
     /// Vertical formats keep captions above the bottom fifth and clear of the right-hand buttons.
     pub fn caption_area(self) -> CaptionArea {
         match self {
-            Format::Landscape => CaptionArea { bottom: 0.08, left: 0.10, right: 0.10, font_scale: 0.052 },
-            Format::Portrait => CaptionArea { bottom: 0.24, left: 0.08, right: 0.16, font_scale: 0.066 },
-            Format::Square => CaptionArea { bottom: 0.11, left: 0.08, right: 0.08, font_scale: 0.058 },
+            Format::Landscape => CaptionArea {
+                bottom: 0.08,
+                left: 0.10,
+                right: 0.10,
+                font_scale: 0.052,
+            },
+            Format::Portrait => CaptionArea {
+                bottom: 0.24,
+                left: 0.08,
+                right: 0.16,
+                font_scale: 0.066,
+            },
+            Format::Square => CaptionArea {
+                bottom: 0.11,
+                left: 0.08,
+                right: 0.08,
+                font_scale: 0.058,
+            },
         }
     }
 }

@@ -13,8 +13,6 @@ use axum::{routing::get, Router};
 use shared::{health::Check, jobs::program_check, openapi::BearerAuth, Context, Service, Worker};
 use utoipa::OpenApi as _;
 
-pub use worker::{format_length, scene_lengths};
-
 /// `[services.video]` configuration.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(default)]
@@ -25,7 +23,10 @@ pub struct VideoConfig {
 
 impl Default for VideoConfig {
     fn default() -> Self {
-        Self { ffmpeg_path: "ffmpeg".to_owned(), ffprobe_path: "ffprobe".to_owned() }
+        Self {
+            ffmpeg_path: "ffmpeg".to_owned(),
+            ffprobe_path: "ffprobe".to_owned(),
+        }
     }
 }
 
@@ -50,12 +51,19 @@ impl Service for VideoService {
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
-        let media = media::MediaState { db: ctx.db.clone(), store: ctx.store.clone() };
+        let media = media::MediaState {
+            db: ctx.db.clone(),
+            store: ctx.store.clone(),
+        };
         Ok(Router::new()
             .route("/v1/videos", get(renders::list))
             .route("/v1/videos/{id}", get(renders::get))
             .with_state(ctx.db.clone())
-            .merge(Router::new().route("/v1/videos/media/{key}", get(media::download)).with_state(media)))
+            .merge(
+                Router::new()
+                    .route("/v1/videos/media/{key}", get(media::download))
+                    .with_state(media),
+            ))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
@@ -66,16 +74,29 @@ impl Service for VideoService {
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
         let config: VideoConfig = ctx.settings.service("video")?;
-        let tools = ffmpeg::Tools { ffmpeg: config.ffmpeg_path, ffprobe: config.ffprobe_path };
-        let worker = worker::VideoWorker { db: ctx.db.clone(), store: ctx.store.clone(), tools };
+        let tools = ffmpeg::Tools {
+            ffmpeg: config.ffmpeg_path,
+            ffprobe: config.ffprobe_path,
+        };
+        let worker = worker::VideoWorker {
+            db: ctx.db.clone(),
+            store: ctx.store.clone(),
+            tools,
+        };
         Ok(vec![ctx.consume("jobs.video", "video", worker)])
     }
 
     fn readiness(&self, ctx: &Context) -> Vec<(String, Check)> {
         let config: VideoConfig = ctx.settings.service("video").unwrap_or_default();
         vec![
-            ("video.ffmpeg".to_owned(), program_check(config.ffmpeg_path, "-version")),
-            ("video.ffprobe".to_owned(), program_check(config.ffprobe_path, "-version")),
+            (
+                "video.ffmpeg".to_owned(),
+                program_check(config.ffmpeg_path, "-version"),
+            ),
+            (
+                "video.ffprobe".to_owned(),
+                program_check(config.ffprobe_path, "-version"),
+            ),
         ]
     }
 }

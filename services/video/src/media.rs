@@ -34,7 +34,11 @@ fn content_type(key: &MediaKey) -> &'static str {
 /// A file this service produced, for a caller allowed to see its run.
 #[utoipa::path(get, path = "/v1/videos/media/{key}", params(("key" = String, Path, description = "media key, `<sha256>.<ext>`")), security(("bearer" = [])),
     responses((status = 200, description = "the file"), (status = 400, body = shared::error::ErrorBody), (status = 404, body = shared::error::ErrorBody)))]
-pub async fn download(principal: Principal, State(state): State<MediaState>, Path(key): Path<String>) -> ApiResult<Response> {
+pub async fn download(
+    principal: Principal,
+    State(state): State<MediaState>,
+    Path(key): Path<String>,
+) -> ApiResult<Response> {
     principal.require(Role::Viewer)?;
     let key = MediaKey::parse(&key).map_err(|e| ApiError::validation("key", e))?;
     let owned: bool = sqlx::query_scalar(
@@ -49,6 +53,10 @@ pub async fn download(principal: Principal, State(state): State<MediaState>, Pat
     if !owned {
         return Err(ApiError::not_found(format!("no file {key}")));
     }
-    let bytes = state.store.get(&key).await.map_err(|_| ApiError::not_found(format!("no file {key}")))?;
+    let bytes = state
+        .store
+        .get(&key)
+        .await
+        .map_err(|_| ApiError::not_found(format!("no file {key}")))?;
     Ok(([(header::CONTENT_TYPE, content_type(&key))], bytes).into_response())
 }

@@ -58,10 +58,16 @@ pub fn scene_lengths(cues: &[Cue], scenes: usize, total_ms: u64) -> Vec<u64> {
             Some(_) => cues[0].start_ms,
             None => previous + (total_ms - previous) / (scenes - scene + 1) as u64,
         };
-        bounds.push(cut.clamp(previous + 1000, total_ms.saturating_sub(1000).max(previous + 1000)));
+        bounds.push(cut.clamp(
+            previous + 1000,
+            total_ms.saturating_sub(1000).max(previous + 1000),
+        ));
     }
     bounds.push(total_ms);
-    bounds.windows(2).map(|w| w[1].saturating_sub(w[0])).collect()
+    bounds
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]))
+        .collect()
 }
 
 /// How long a format runs: shorts stop at the last sentence that ends within 60 s.
@@ -72,7 +78,10 @@ pub fn format_length(format: Format, cues: &[Cue], total_ms: u64, tail_ms: u64) 
     let sentence_ends = cues
         .iter()
         .enumerate()
-        .filter(|(i, c)| cues.get(i + 1).is_none_or(|n| n.sentence_index != c.sentence_index))
+        .filter(|(i, c)| {
+            cues.get(i + 1)
+                .is_none_or(|n| n.sentence_index != c.sentence_index)
+        })
         .map(|(_, c)| c.end_ms + tail_ms)
         .filter(|end| *end <= SHORTS_MAX_MS);
     sentence_ends.max().unwrap_or(SHORTS_MAX_MS)
@@ -109,13 +118,41 @@ impl VideoWorker {
         for format in &job.formats {
             let duration_ms = format_length(*format, cues, total_ms, job.tail_ms);
             let captions = scratch.join(format!("captions-{}.ass", format.slug()));
-            tokio::fs::write(&captions, captions::ass(&captions::display_cues(cues, duration_ms), *format)).await?;
-            outputs.push(OutputPlan { format: *format, path: scratch.join(format!("video-{}.mp4", format.slug())), captions, duration_ms });
+            tokio::fs::write(
+                &captions,
+                captions::ass(&captions::display_cues(cues, duration_ms), *format),
+            )
+            .await?;
+            outputs.push(OutputPlan {
+                format: *format,
+                path: scratch.join(format!("video-{}.mp4", format.slug())),
+                captions,
+                duration_ms,
+            });
         }
-        let plan = RenderPlan { scene_ms: scene_lengths(cues, images.len(), total_ms), images, audio: mix, loudness, outputs };
+        let plan = RenderPlan {
+            scene_ms: scene_lengths(cues, images.len(), total_ms),
+            images,
+            audio: mix,
+            loudness,
+            outputs,
+        };
+        // Thumbnails come from the opening image alone, so they are made while the render runs.
         let render_started = Instant::now();
-        ffmpeg::render(&self.tools, &plan, scratch).await?;
-        let render_ms = render_started.elapsed().as_millis();
+        let (rendered, thumbnails) = tokio::join!(
+            async {
+                ffmpeg::render(&self.tools, &plan, scratch).await?;
+                anyhow::Ok(render_started.elapsed().as_millis())
+            },
+            async {
+                let started = Instant::now();
+                let made =
+                    ffmpeg::thumbnails(&self.tools, &plan.images[0], &job.title, scratch).await?;
+                anyhow::Ok((made, started.elapsed().as_millis()))
+            }
+        );
+        let render_ms = rendered?;
+        let (thumbnails, thumbnails_ms) = thumbnails?;
 
         let mut rendered = Vec::new();
         for output in &plan.outputs {
@@ -123,21 +160,30 @@ impl VideoWorker {
             ffmpeg::verify(&probe, output.format, output.duration_ms)?;
             rendered.push((output, probe));
         }
-        let thumbs_started = Instant::now();
-        let thumbnails = ffmpeg::thumbnails(&self.tools, &plan.images[0], &job.title, scratch).await?;
-        let thumbnails_ms = thumbs_started.elapsed().as_millis();
 
         let full = captions::display_cues(cues, total_ms);
-        let srt_key = self.store.put(captions::srt(&full).into_bytes().into(), "srt").await?;
-        let vtt_key = self.store.put(captions::vtt(&full).into_bytes().into(), "vtt").await?;
+        let srt_key = self
+            .store
+            .put(captions::srt(&full).into_bytes().into(), "srt")
+            .await?;
+        let vtt_key = self
+            .store
+            .put(captions::vtt(&full).into_bytes().into(), "vtt")
+            .await?;
         let mut thumbnail_records = Vec::new();
         for thumbnail in &thumbnails {
-            let key = self.store.put(tokio::fs::read(&thumbnail.path).await?.into(), "jpg").await?;
+            let key = self
+                .store
+                .put(tokio::fs::read(&thumbnail.path).await?.into(), "jpg")
+                .await?;
             thumbnail_records.push(json!({ "name": thumbnail.name, "width": thumbnail.width, "height": thumbnail.height, "media_key": key }));
         }
         let mut output_records = Vec::new();
         for (output, probe) in &rendered {
-            let key = self.store.put(tokio::fs::read(&output.path).await?.into(), "mp4").await?;
+            let key = self
+                .store
+                .put(tokio::fs::read(&output.path).await?.into(), "mp4")
+                .await?;
             output_records.push(json!({
                 "format": output.format, "name": format!("video-{}.mp4", output.format.slug()),
                 "width": probe.width, "height": probe.height, "duration_ms": probe.duration_ms, "media_key": key, "probe": probe,
@@ -155,14 +201,28 @@ impl VideoWorker {
 impl Handler for VideoWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
         let job: VideoJob = jobs::decode(delivery)?;
-        let done: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM video.bundles WHERE run_id = $1)").bind(job.run_id).fetch_one(&self.db).await?;
+        let done: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM video.bundles WHERE run_id = $1)")
+                .bind(job.run_id)
+                .fetch_one(&self.db)
+                .await?;
         if done {
             return Ok(());
         }
         let scratch = tempfile::tempdir()?;
         let produced = match self.produce(&job, scratch.path()).await {
             Ok(produced) => produced,
-            Err(error) => return jobs::report_failure(&self.db, SERVICE, "video", job.run_id, job.attempt, &format!("{error:#}")).await,
+            Err(error) => {
+                return jobs::report_failure(
+                    &self.db,
+                    SERVICE,
+                    "video",
+                    job.run_id,
+                    job.attempt,
+                    &format!("{error:#}"),
+                )
+                .await
+            }
         };
         let mut tx = self.db.begin().await?;
         for output in produced["outputs"].as_array().into_iter().flatten() {
@@ -212,12 +272,22 @@ mod tests {
     use super::*;
 
     fn cue(start_ms: u64, end_ms: u64, scene_index: usize, sentence_index: usize) -> Cue {
-        Cue { start_ms, end_ms, text: "words".into(), scene_index, sentence_index }
+        Cue {
+            start_ms,
+            end_ms,
+            text: "words".into(),
+            scene_index,
+            sentence_index,
+        }
     }
 
     #[test]
     fn scenes_cut_in_the_pause_before_their_first_words() {
-        let cues = vec![cue(0, 4000, 0, 0), cue(4400, 9000, 1, 1), cue(9500, 12_000, 2, 2)];
+        let cues = vec![
+            cue(0, 4000, 0, 0),
+            cue(4400, 9000, 1, 1),
+            cue(9500, 12_000, 2, 2),
+        ];
         let lengths = scene_lengths(&cues, 3, 12_400);
         assert_eq!(lengths, vec![4200, 5050, 3150]);
         assert_eq!(lengths.iter().sum::<u64>(), 12_400);
@@ -225,9 +295,17 @@ mod tests {
 
     #[test]
     fn shorts_end_on_a_sentence_within_sixty_seconds() {
-        let cues = vec![cue(0, 30_000, 0, 0), cue(30_100, 40_000, 0, 1), cue(40_100, 59_000, 1, 1), cue(59_500, 70_000, 1, 2)];
+        let cues = vec![
+            cue(0, 30_000, 0, 0),
+            cue(30_100, 40_000, 0, 1),
+            cue(40_100, 59_000, 1, 1),
+            cue(59_500, 70_000, 1, 2),
+        ];
         assert_eq!(format_length(Format::Portrait, &cues, 70_400, 400), 59_400);
         assert_eq!(format_length(Format::Landscape, &cues, 70_400, 400), 70_400);
-        assert_eq!(format_length(Format::Square, &cues[..1], 30_400, 400), 30_400);
+        assert_eq!(
+            format_length(Format::Square, &cues[..1], 30_400, 400),
+            30_400
+        );
     }
 }

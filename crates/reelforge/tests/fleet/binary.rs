@@ -204,20 +204,49 @@ fn migrate_creates_the_database_and_applies_every_schema() -> anyhow::Result<()>
 }
 
 /// Polls a run through the HTTP API of whichever process is up.
-async fn run_state(client: &reqwest::Client, base: &str, token: &str, id: &str) -> anyhow::Result<serde_json::Value> {
-    Ok(client.get(format!("{base}/v1/runs/{id}")).bearer_auth(token).send().await?.json().await?)
+async fn run_state(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    id: &str,
+) -> anyhow::Result<serde_json::Value> {
+    Ok(client
+        .get(format!("{base}/v1/runs/{id}"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?)
 }
 
 #[tokio::test]
-async fn a_worker_killed_mid_render_is_replaced_and_the_run_completes_exactly_once() -> anyhow::Result<()> {
+async fn a_worker_killed_mid_render_is_replaced_and_the_run_completes_exactly_once(
+) -> anyhow::Result<()> {
     let sandbox = Sandbox::new()?;
     let reclaim = [("REELFORGE_BUS__RECLAIM_IDLE_MS", "3000")];
     let first_port = free_port()?;
     let first_base = format!("http://127.0.0.1:{first_port}");
     let mut command = sandbox.command(&["serve", "--listen", &format!("127.0.0.1:{first_port}")]);
-    let mut first = Server(command.envs(reclaim).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?);
+    let mut first = Server(
+        command
+            .envs(reclaim)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
     wait_ready(&first_base).await?;
-    let token = sandbox.run(&["token", "--role", "operator", "--subject", "tester", "--tenant", "acme"], &[])?;
+    let token = sandbox.run(
+        &[
+            "token",
+            "--role",
+            "operator",
+            "--subject",
+            "tester",
+            "--tenant",
+            "acme",
+        ],
+        &[],
+    )?;
     let token = String::from_utf8(token.stdout)?.trim().to_owned();
     let client = reqwest::Client::new();
     let created: serde_json::Value = client
@@ -234,11 +263,17 @@ async fn a_worker_killed_mid_render_is_replaced_and_the_run_completes_exactly_on
     let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     loop {
         let run = run_state(&client, &first_base, &token, &id).await?;
-        let video = run["steps"].as_array().and_then(|s| s.iter().find(|s| s["name"] == "video").cloned()).unwrap_or_default();
+        let video = run["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["name"] == "video").cloned())
+            .unwrap_or_default();
         if video["state"] == "running" {
             break;
         }
-        anyhow::ensure!(run["state"] != "failed" && tokio::time::Instant::now() < deadline, "video never started: {run}");
+        anyhow::ensure!(
+            run["state"] != "failed" && tokio::time::Instant::now() < deadline,
+            "video never started: {run}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -248,32 +283,59 @@ async fn a_worker_killed_mid_render_is_replaced_and_the_run_completes_exactly_on
     let second_port = free_port()?;
     let second_base = format!("http://127.0.0.1:{second_port}");
     let mut command = sandbox.command(&["serve", "--listen", &format!("127.0.0.1:{second_port}")]);
-    let _second = Server(command.envs(reclaim).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?);
+    let _second = Server(
+        command
+            .envs(reclaim)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
     wait_ready(&second_base).await?;
     let run = loop {
         let run = run_state(&client, &second_base, &token, &id).await?;
         if run["state"] == "succeeded" || run["state"] == "failed" {
             break run;
         }
-        anyhow::ensure!(tokio::time::Instant::now() < deadline + Duration::from_secs(300), "run never finished: {run}");
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline + Duration::from_secs(300),
+            "run never finished: {run}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     assert_eq!(run["state"], "succeeded", "{run}");
-    let video = run["steps"].as_array().and_then(|s| s.iter().find(|s| s["name"] == "video").cloned()).unwrap_or_default();
-    assert_eq!(video["attempts"], 1, "the reclaimed job finished the same attempt: {run}");
+    let video = run["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "video").cloned())
+        .unwrap_or_default();
+    assert_eq!(
+        video["attempts"], 1,
+        "the reclaimed job finished the same attempt: {run}"
+    );
 
     let pool = sqlx::PgPool::connect(&sandbox.database_url).await?;
     let renders: Vec<(String, i64)> = sqlx::query_as("SELECT format, count(*) FROM video.renders WHERE run_id = $1::uuid GROUP BY format ORDER BY format")
         .bind(&id)
         .fetch_all(&pool)
         .await?;
-    assert_eq!(renders, vec![("16:9".to_owned(), 1), ("1:1".to_owned(), 1), ("9:16".to_owned(), 1)], "one render per format");
+    assert_eq!(
+        renders,
+        vec![
+            ("16:9".to_owned(), 1),
+            ("1:1".to_owned(), 1),
+            ("9:16".to_owned(), 1)
+        ],
+        "one render per format"
+    );
     let completions: i64 = sqlx::query_scalar("SELECT count(*) FROM fleet.outbox WHERE envelope->>'kind' = 'video.completed' AND envelope->>'run_id' = $1")
         .bind(&id)
         .fetch_one(&pool)
         .await?;
     assert_eq!(completions, 1, "the run completed exactly once");
-    let stories: i64 = sqlx::query_scalar("SELECT count(*) FROM story.stories WHERE run_id = $1::uuid").bind(&id).fetch_one(&pool).await?;
+    let stories: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM story.stories WHERE run_id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&pool)
+            .await?;
     assert_eq!(stories, 1, "no duplicate assets");
     Ok(())
 }
