@@ -57,6 +57,33 @@ impl Drop for Server {
     }
 }
 
+/// A fake OpenTelemetry collector: records the request line of every OTLP/HTTP export.
+async fn fake_collector() -> anyhow::Result<(String, std::sync::Arc<std::sync::Mutex<Vec<String>>>)>
+{
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let endpoint = format!("http://{}", listener.local_addr()?);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut buffer = vec![0_u8; 64 * 1024];
+                let read = socket.read(&mut buffer).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buffer[..read]);
+                if let (Some(line), Ok(mut seen)) = (head.lines().next(), record.lock()) {
+                    seen.push(line.to_owned());
+                }
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    Ok((endpoint, seen))
+}
+
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -103,6 +130,8 @@ async fn serve_only_runs_the_named_services_and_sigterm_exits_cleanly() -> anyho
     let base = format!("http://127.0.0.1:{port}");
     let listen = format!("127.0.0.1:{port}");
     let mut command = sandbox.command(&["serve", "--only", "video,tts", "--listen", &listen]);
+    let (collector, exports) = fake_collector().await?;
+    command.env("OTEL_EXPORTER_OTLP_ENDPOINT", &collector);
     let server = Server(
         command
             .stdout(Stdio::piped())
@@ -185,6 +214,13 @@ async fn serve_only_runs_the_named_services_and_sigterm_exits_cleanly() -> anyho
             .as_str()
             .is_some_and(|id| !id.is_empty())),
         "request logs carry the request id: {logs}"
+    );
+    let exported = exports.lock().map(|e| e.clone()).unwrap_or_default();
+    assert!(
+        exported
+            .iter()
+            .any(|line| line.starts_with("POST /v1/traces")),
+        "spans are exported over OTLP/HTTP: {exported:?}"
     );
     Ok(())
 }
