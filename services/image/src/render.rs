@@ -80,14 +80,14 @@ fn encode_png(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<u8>> {
 // ---------------------------------------------------------------------------------------------
 // Hashing and deterministic maths.
 
+/// FNV-1a's offset basis: the state of a fresh `FnvHasher`.
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// FNV-1a, continuing from `state` (stable across Rust releases, unlike `DefaultHasher`).
 fn fnv1a(state: u64, bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(state, |h, &b| (h ^ u64::from(b)).wrapping_mul(FNV_PRIME))
+    let mut hasher = fnv::FnvHasher::with_key(state);
+    std::hash::Hasher::write(&mut hasher, bytes);
+    std::hash::Hasher::finish(&hasher)
 }
 
 /// SplitMix64 finaliser: a strong 64-bit mix.

@@ -20,8 +20,8 @@ const PEAK_TARGET: f32 = 0.5012;
 const FADE_IN_MS: u64 = 1_000;
 const FADE_OUT_MS: u64 = 2_000;
 
+/// FNV-1a's offset basis: the state of a fresh `FnvHasher`.
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// Reverb send levels per instrument family.
 const SEND_PAD: f32 = 0.5;
@@ -109,9 +109,9 @@ pub fn compose(spec: &TrackSpec<'_>) -> anyhow::Result<Track> {
 
 /// FNV-1a over `bytes`, continuing from `hash` (stable across runs and platforms).
 fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(hash, |h, &b| (h ^ u64::from(b)).wrapping_mul(FNV_PRIME))
+    let mut hasher = fnv::FnvHasher::with_key(hash);
+    std::hash::Hasher::write(&mut hasher, bytes);
+    std::hash::Hasher::finish(&hasher)
 }
 
 /// Hash of the normalised mood and genre; 0xff never occurs in UTF-8 so it separates them unambiguously.

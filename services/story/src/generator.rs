@@ -1301,22 +1301,17 @@ fn resolve_tone(raw: &str) -> &'static str {
     }
 }
 
-/// Stable 64-bit FNV-1a over the parts, separated by a unit separator.
+/// Stable 64-bit FNV-1a (the `fnv` crate) over the parts, separated by a unit separator.
 fn fnv1a(parts: &[&str]) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0100_0000_01b3;
-    let mut hash = OFFSET;
+    use std::hash::Hasher as _;
+    let mut hasher = fnv::FnvHasher::default();
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
-            hash ^= 0x1f;
-            hash = hash.wrapping_mul(PRIME);
+            hasher.write(&[0x1f]);
         }
-        for byte in part.as_bytes() {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(PRIME);
-        }
+        hasher.write(part.as_bytes());
     }
-    hash
+    hasher.finish()
 }
 
 fn splitmix64(mut z: u64) -> u64 {
