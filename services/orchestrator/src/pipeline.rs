@@ -500,6 +500,30 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
     Ok(())
 }
 
+/// The facts of a run's finished assets: script, narration, music and every scene image.
+struct Assets {
+    story: Value,
+    speech: Value,
+    music: Value,
+    images: Vec<Value>,
+}
+
+impl Assets {
+    async fn load(tx: &mut PgConnection, run_id: Uuid) -> anyhow::Result<Assets> {
+        Ok(Assets {
+            story: fact(tx, run_id, "story", 0).await?,
+            speech: fact(tx, run_id, "speech", 0).await?,
+            music: fact(tx, run_id, "music", 0).await?,
+            images: sqlx::query_scalar(
+                "SELECT body FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image' ORDER BY part",
+            )
+            .bind(run_id)
+            .fetch_all(&mut *tx)
+            .await?,
+        })
+    }
+}
+
 /// Once narration, every image and the music exist, asks moderation to judge them.
 async fn maybe_moderate(
     tx: &mut PgConnection,
@@ -526,15 +550,12 @@ async fn maybe_moderate(
         return Ok(());
     }
     let (_, rounds_done) = step_state(tx, run_id, "moderation").await?;
-    let story = fact(tx, run_id, "story", 0).await?;
-    let speech = fact(tx, run_id, "speech", 0).await?;
-    let music = fact(tx, run_id, "music", 0).await?;
-    let images: Vec<Value> = sqlx::query_scalar(
-        "SELECT body FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image' ORDER BY part",
-    )
-    .bind(run_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let Assets {
+        story,
+        speech,
+        music,
+        images,
+    } = Assets::load(tx, run_id).await?;
     let job = json!({
         "tenant": run.tenant,
         "final_round": rounds_done + 1 >= limits.moderation_rounds,
@@ -678,15 +699,12 @@ async fn dispatch_video(
     run_id: Uuid,
     run: &LockedRun,
 ) -> anyhow::Result<()> {
-    let story = fact(tx, run_id, "story", 0).await?;
-    let speech = fact(tx, run_id, "speech", 0).await?;
-    let music = fact(tx, run_id, "music", 0).await?;
-    let images: Vec<Value> = sqlx::query_scalar(
-        "SELECT body FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image' ORDER BY part",
-    )
-    .bind(run_id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let Assets {
+        story,
+        speech,
+        music,
+        images,
+    } = Assets::load(tx, run_id).await?;
     let job = json!({
         "tenant": run.tenant,
         "title": story["script"]["title"],
