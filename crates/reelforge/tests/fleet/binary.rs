@@ -375,3 +375,120 @@ async fn a_worker_killed_mid_render_is_replaced_and_the_run_completes_exactly_on
     assert_eq!(stories, 1, "no duplicate assets");
     Ok(())
 }
+
+#[test]
+fn make_writes_every_file_of_a_run() -> anyhow::Result<()> {
+    let sandbox = Sandbox::new()?;
+    let out = sandbox.dir.path().join("out");
+    let out_arg = out.display().to_string();
+    // Nothing listens on port 1, so `make` starts the fleet in-process, as on a fresh machine.
+    let output = sandbox.run(
+        &[
+            "make",
+            "a quiet harbour at dawn",
+            "--length",
+            "10",
+            "--formats",
+            "1:1",
+            "--seed",
+            "9",
+            "--out",
+            &out_arg,
+        ],
+        &[("REELFORGE_LISTEN", "127.0.0.1:1")],
+    )?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8(output.stdout)?;
+    for name in [
+        "video-1x1.mp4",
+        "captions.srt",
+        "captions.vtt",
+        "thumbnail-1280x720.jpg",
+        "thumbnail-1080x1920.jpg",
+        "metadata.json",
+    ] {
+        let path = out.join(name);
+        assert!(
+            path.metadata().map(|m| m.len() > 0).unwrap_or(false),
+            "{name} was written"
+        );
+        assert!(
+            printed.contains(&path.display().to_string()),
+            "{name} is listed: {printed}"
+        );
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metadata.json"))?)?;
+    assert!(metadata["story"]["title"]
+        .as_str()
+        .is_some_and(|t| !t.is_empty()));
+    assert_eq!(metadata["run"]["params"]["seed"], 9);
+    assert!(metadata["story"]["metadata"]["youtube"]["hashtags"]
+        .as_array()
+        .is_some_and(|h| !h.is_empty()));
+    Ok(())
+}
+
+#[tokio::test]
+async fn ctrl_c_during_make_cancels_the_run() -> anyhow::Result<()> {
+    use std::io::BufRead as _;
+    let sandbox = Sandbox::new()?;
+    let out = sandbox.dir.path().join("out").display().to_string();
+    let mut command = sandbox.command(&["make", "a long voyage", "--length", "120", "--out", &out]);
+    let mut child = Server(
+        command
+            .env("REELFORGE_LISTEN", "127.0.0.1:1")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    let stderr = child
+        .0
+        .stderr
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stderr"))?;
+    let (lines, receiver) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    let run_line = loop {
+        let line = receiver.recv_timeout(Duration::from_secs(60))?;
+        if line.starts_with("run ") {
+            break line;
+        }
+    };
+    let id = run_line
+        .trim_start_matches("run ")
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(Command::new("kill")
+        .args(["-INT", &child.0.id().to_string()])
+        .status()?
+        .success());
+    let status = tokio::task::spawn_blocking(move || child.0.wait().map(|s| (s, child)))
+        .await??
+        .0;
+    assert!(!status.success(), "an interrupted make reports failure");
+    let rest: Vec<String> = receiver.try_iter().collect();
+    assert!(rest.iter().any(|l| l.contains("cancelled run")), "{rest:?}");
+    let pool = sqlx::PgPool::connect(&sandbox.database_url).await?;
+    let state: String =
+        sqlx::query_scalar("SELECT state FROM orchestrator.runs WHERE id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&pool)
+            .await?;
+    assert_eq!(state, "cancelled");
+    Ok(())
+}
