@@ -341,16 +341,24 @@ pub async fn thumbnails(
     args.push(path_arg(image));
     let mut outputs = Vec::new();
     for (i, (w, h, chars, font_size)) in sizes.iter().enumerate() {
-        let text = scratch.join(format!("title-{i}.txt"));
-        tokio::fs::write(&text, wrap(title, *chars)).await?;
+        // One centred drawtext per line, stacked up from the lower safe margin.
+        let lines: Vec<String> = wrap(title, *chars).lines().map(str::to_owned).collect();
         let side = w.max(h);
-        let _ = write!(
-            graph,
-            "[t{i}]scale={side}:{side},crop={w}:{h},drawtext=textfile='{}':font='DejaVu Sans':fontsize={font_size}:fontcolor=white:\
-             borderw={border}:bordercolor=black@0.85:line_spacing=12:x=(w-text_w)/2:y=h-text_h-h*0.12[o{i}];",
-            text.display(),
-            border = font_size / 14,
-        );
+        let _ = write!(graph, "[t{i}]scale={side}:{side},crop={w}:{h}");
+        let line_height = font_size + font_size / 4;
+        for (n, line) in lines.iter().enumerate() {
+            let text = scratch.join(format!("title-{i}-{n}.txt"));
+            tokio::fs::write(&text, line).await?;
+            let from_bottom = (lines.len() - n) as u32 * line_height;
+            let _ = write!(
+                graph,
+                ",drawtext=textfile='{}':font='DejaVu Sans':fontsize={font_size}:fontcolor=white:\
+                 borderw={border}:bordercolor=black@0.85:x=(w-text_w)/2:y=h*0.88-{from_bottom}",
+                text.display(),
+                border = font_size / 14,
+            );
+        }
+        let _ = write!(graph, "[o{i}];");
         let name = format!("thumbnail-{w}x{h}.jpg");
         let path = scratch.join(&name);
         outputs.extend([
