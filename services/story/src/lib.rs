@@ -1,6 +1,7 @@
 //! story service: scripts split into scenes, per-platform metadata, creator copy.
 
 pub mod generator;
+pub mod openai;
 pub mod provider;
 mod stories;
 mod worker;
@@ -10,6 +11,34 @@ use std::sync::Arc;
 use axum::{routing::get, Router};
 use shared::{Context, Service, Worker};
 use utoipa::OpenApi as _;
+
+/// `[services.story]` configuration.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default)]
+pub struct StoryConfig {
+    /// Model asked through the OpenAI-compatible API when `OPENAI_API_KEY` is set.
+    pub openai_model: String,
+}
+
+impl Default for StoryConfig {
+    fn default() -> Self {
+        Self {
+            openai_model: "gpt-4o-mini".to_owned(),
+        }
+    }
+}
+
+impl StoryConfig {
+    /// The chain: an OpenAI-compatible model when a key is set, then the offline writer.
+    pub fn providers(&self) -> anyhow::Result<provider::FallbackChain> {
+        let mut providers: Vec<Arc<dyn provider::StoryProvider>> = Vec::new();
+        if let Some(config) = openai::OpenAiConfig::from_env(&self.openai_model) {
+            providers.push(Arc::new(openai::OpenAiProvider::new(config)?));
+        }
+        providers.push(Arc::new(provider::OfflineProvider));
+        Ok(provider::FallbackChain { providers })
+    }
+}
 
 /// The story service as a fleet member.
 pub struct StoryService;

@@ -1,14 +1,22 @@
-//! Text generation behind one trait, so paid LLM providers can stand in for the offline writer.
+//! Text generation behind one trait, so paid LLM providers stand in front of the offline writer.
+
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
 use crate::generator::{generate, Script, StoryRequest};
 
+/// A script and the provider that wrote it.
+#[derive(Debug)]
+pub struct Written {
+    pub script: Script,
+    pub provider: &'static str,
+}
+
 /// Writes a script for a request.
 pub trait StoryProvider: Send + Sync {
-    /// Name recorded with the story and its usage.
     fn name(&self) -> &'static str;
-    fn write(&self, request: StoryRequest) -> BoxFuture<'static, anyhow::Result<Script>>;
+    fn write(&self, request: StoryRequest) -> BoxFuture<'_, anyhow::Result<Written>>;
 }
 
 /// The built-in, seeded, template-based writer: no network, no cost, same seed → same story.
@@ -19,7 +27,47 @@ impl StoryProvider for OfflineProvider {
         "offline"
     }
 
-    fn write(&self, request: StoryRequest) -> BoxFuture<'static, anyhow::Result<Script>> {
-        Box::pin(async move { Ok(tokio::task::spawn_blocking(move || generate(&request)).await?) })
+    fn write(&self, request: StoryRequest) -> BoxFuture<'_, anyhow::Result<Written>> {
+        Box::pin(async move {
+            let script = tokio::task::spawn_blocking(move || generate(&request)).await?;
+            Ok(Written {
+                script,
+                provider: self.name(),
+            })
+        })
+    }
+}
+
+/// Tries each provider in order and falls back to the next when one fails.
+pub struct FallbackChain {
+    pub providers: Vec<Arc<dyn StoryProvider>>,
+}
+
+impl StoryProvider for FallbackChain {
+    fn name(&self) -> &'static str {
+        "chain"
+    }
+
+    fn write(&self, request: StoryRequest) -> BoxFuture<'_, anyhow::Result<Written>> {
+        Box::pin(async move {
+            let mut failures = Vec::new();
+            for provider in &self.providers {
+                match provider.write(request.clone()).await {
+                    Ok(written) => return Ok(written),
+                    Err(error) => {
+                        tracing::warn!(
+                            provider = provider.name(),
+                            error = format!("{error:#}"),
+                            "falling back to the next story provider"
+                        );
+                        failures.push(format!("{}: {error:#}", provider.name()));
+                    }
+                }
+            }
+            Err(anyhow::anyhow!(
+                "every story provider failed: {}",
+                failures.join("; ")
+            ))
+        })
     }
 }

@@ -41,8 +41,8 @@ impl Handler for StoryWorker {
             // Redelivered after the commit: the event left with the row.
             return Ok(());
         }
-        let script = match self.provider.write(job.request.clone()).await {
-            Ok(script) => script,
+        let written = match self.provider.write(job.request.clone()).await {
+            Ok(written) => written,
             Err(error) => {
                 return jobs::report_failure(
                     &self.db,
@@ -55,6 +55,7 @@ impl Handler for StoryWorker {
                 .await
             }
         };
+        let script = written.script;
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
         let inserted = sqlx::query(
@@ -76,7 +77,7 @@ impl Handler for StoryWorker {
         .await?
         .rows_affected();
         if inserted == 1 {
-            let body = serde_json::json!({ "attempt": job.attempt, "story_id": id, "script": script, "cost_micros": 0, "provider": self.provider.name() });
+            let body = serde_json::json!({ "attempt": job.attempt, "story_id": id, "script": script, "cost_micros": 0, "provider": written.provider });
             jobs::emit(&mut tx, SERVICE, "story.completed", job.run_id, body).await?;
         }
         tx.commit().await?;
