@@ -1,6 +1,7 @@
 //! Mechanisms shared by every reelforge service; no business rules live here.
 
 pub mod auth;
+pub mod breaker;
 pub mod bus;
 pub mod config;
 pub mod db;

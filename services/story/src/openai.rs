@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
+use shared::breaker::{BreakerConfig, CircuitBreaker};
 
 use crate::{
     generator::{Script, StoryRequest, WORDS_PER_SECOND},
@@ -19,6 +20,7 @@ pub struct OpenAiConfig {
     pub model: String,
     pub timeout: Duration,
     pub max_attempts: u32,
+    pub breaker: BreakerConfig,
 }
 
 impl OpenAiConfig {
@@ -35,6 +37,7 @@ impl OpenAiConfig {
             model: model.to_owned(),
             timeout: Duration::from_secs(60),
             max_attempts: 3,
+            breaker: BreakerConfig::default(),
         })
     }
 }
@@ -42,12 +45,21 @@ impl OpenAiConfig {
 pub struct OpenAiProvider {
     config: OpenAiConfig,
     client: reqwest::Client,
+    breaker: CircuitBreaker,
 }
+
+/// How long the provider is left alone after a quota or payment error.
+const QUOTA_COOLDOWN: Duration = Duration::from_secs(600);
 
 impl OpenAiProvider {
     pub fn new(config: OpenAiConfig) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder().timeout(config.timeout).build()?;
-        Ok(Self { config, client })
+        let breaker = CircuitBreaker::new(config.breaker.clone());
+        Ok(Self {
+            config,
+            client,
+            breaker,
+        })
     }
 }
 
@@ -137,6 +149,13 @@ impl OpenAiProvider {
             error: e.into(),
             after: None,
         })?;
+        if status.as_u16() == 402 || (status.as_u16() == 429 && text.contains("insufficient_quota"))
+        {
+            self.breaker.trip_for(QUOTA_COOLDOWN);
+            return Err(Failure::GiveUp(anyhow::anyhow!(
+                "{url}: {status}: quota exhausted"
+            )));
+        }
         if status.as_u16() == 429 || status.is_server_error() {
             return Err(Failure::Retry {
                 error: anyhow::anyhow!("{url}: {status}"),
@@ -182,7 +201,12 @@ impl StoryProvider for OpenAiProvider {
         Box::pin(async move {
             let mut last = anyhow::anyhow!("no attempt made");
             for attempt in 1..=self.config.max_attempts {
-                match self.attempt(&request).await {
+                if !self.breaker.allow() {
+                    return Err(last.context(format!("circuit open ({})", self.breaker.state())));
+                }
+                let outcome = self.attempt(&request).await;
+                self.breaker.record(outcome.is_ok());
+                match outcome {
                     Ok(script) => {
                         return Ok(Written {
                             script,
@@ -255,6 +279,10 @@ mod tests {
             model: "gpt-4o-mini".into(),
             timeout: Duration::from_secs(5),
             max_attempts: 3,
+            breaker: BreakerConfig {
+                min_requests: 20,
+                ..BreakerConfig::default()
+            },
         };
         Ok(FallbackChain {
             providers: vec![
@@ -363,6 +391,67 @@ mod tests {
                 "bounded by max_attempts"
             );
         }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn an_open_breaker_skips_the_provider_until_its_cooldown() -> anyhow::Result<()> {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503).set_body_json(error_body("overloaded")))
+            .mount(&server)
+            .await;
+        let config = OpenAiConfig {
+            base_url: format!("{}/v1", server.uri()),
+            api_key: "sk-test".into(),
+            model: "m".into(),
+            timeout: Duration::from_secs(5),
+            max_attempts: 3,
+            breaker: BreakerConfig {
+                window_ms: 60_000,
+                min_requests: 2,
+                failure_ratio: 0.5,
+                cooldown_ms: 60_000,
+            },
+        };
+        let chain = FallbackChain {
+            providers: vec![
+                Arc::new(OpenAiProvider::new(config)?),
+                Arc::new(OfflineProvider),
+            ],
+        };
+        assert_eq!(chain.write(request()).await?.provider, "offline");
+        assert_eq!(
+            server.received_requests().await.map(|r| r.len()),
+            Some(2),
+            "the breaker opened after two failures"
+        );
+        assert_eq!(chain.write(request()).await?.provider, "offline");
+        assert_eq!(
+            server.received_requests().await.map(|r| r.len()),
+            Some(2),
+            "an open breaker sends nothing"
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_quota_error_opens_the_breaker_at_once() -> anyhow::Result<()> {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(429).set_body_json(error_body("insufficient_quota")),
+            )
+            .mount(&server)
+            .await;
+        let chain = chain(&server)?;
+        assert_eq!(chain.write(request()).await?.provider, "offline");
+        assert_eq!(chain.write(request()).await?.provider, "offline");
+        assert_eq!(
+            server.received_requests().await.map(|r| r.len()),
+            Some(1),
+            "no retry and no second call after quota runs out"
+        );
         Ok(())
     }
 
