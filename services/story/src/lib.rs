@@ -2,6 +2,7 @@
 
 pub mod generator;
 pub mod openai;
+pub mod pricing;
 pub mod provider;
 mod stories;
 mod worker;
@@ -18,12 +19,15 @@ use utoipa::OpenApi as _;
 pub struct StoryConfig {
     /// Model asked through the OpenAI-compatible API when `OPENAI_API_KEY` is set.
     pub openai_model: String,
+    /// A price table replacing the built-in `config/prices.toml`.
+    pub prices_file: Option<std::path::PathBuf>,
 }
 
 impl Default for StoryConfig {
     fn default() -> Self {
         Self {
             openai_model: "gpt-4o-mini".to_owned(),
+            prices_file: None,
         }
     }
 }
@@ -68,9 +72,15 @@ impl Service for StoryService {
     }
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
+        let config: StoryConfig = ctx.settings.service("story")?;
+        let prices = match &config.prices_file {
+            Some(path) => pricing::PriceTable::load(path)?,
+            None => pricing::PriceTable::builtin()?,
+        };
         let worker = worker::StoryWorker {
             db: ctx.db.clone(),
-            provider: Arc::new(provider::OfflineProvider),
+            provider: Arc::new(config.providers()?),
+            prices: Arc::new(prices),
         };
         Ok(vec![ctx.consume("jobs.story", "story", worker)])
     }

@@ -9,7 +9,8 @@ use shared::breaker::{BreakerConfig, CircuitBreaker};
 
 use crate::{
     generator::{Script, StoryRequest, WORDS_PER_SECOND},
-    provider::{StoryProvider, Written},
+    pricing::TokenUsage,
+    provider::{CallUsage, StoryProvider, Written},
 };
 
 /// Where and how to call the chat completions endpoint.
@@ -113,7 +114,7 @@ enum Failure {
 }
 
 impl OpenAiProvider {
-    async fn attempt(&self, request: &StoryRequest) -> Result<Script, Failure> {
+    async fn attempt(&self, request: &StoryRequest) -> Result<(Script, TokenUsage), Failure> {
         let body = json!({
             "model": self.config.model,
             "messages": [
@@ -173,7 +174,7 @@ impl OpenAiProvider {
 }
 
 /// The script in a chat completion, checked against what the pipeline needs.
-fn parse_reply(text: &str) -> anyhow::Result<Script> {
+fn parse_reply(text: &str) -> anyhow::Result<(Script, TokenUsage)> {
     let reply: Value = serde_json::from_str(text).context("the reply is not JSON")?;
     let content = reply["choices"][0]["message"]["content"]
         .as_str()
@@ -189,7 +190,15 @@ fn parse_reply(text: &str) -> anyhow::Result<Script> {
             .all(|s| !s.narration.trim().is_empty() && !s.visual.trim().is_empty()),
         "a scene has no narration or visual"
     );
-    Ok(script)
+    let usage = &reply["usage"];
+    let tokens = TokenUsage {
+        input: usage["prompt_tokens"].as_u64().unwrap_or(0),
+        cached_input: usage["prompt_tokens_details"]["cached_tokens"]
+            .as_u64()
+            .unwrap_or(0),
+        output: usage["completion_tokens"].as_u64().unwrap_or(0),
+    };
+    Ok((script, tokens))
 }
 
 impl StoryProvider for OpenAiProvider {
@@ -204,14 +213,21 @@ impl StoryProvider for OpenAiProvider {
                 if !self.breaker.allow() {
                     return Err(last.context(format!("circuit open ({})", self.breaker.state())));
                 }
+                let started = std::time::Instant::now();
                 let outcome = self.attempt(&request).await;
                 self.breaker.record(outcome.is_ok());
                 match outcome {
-                    Ok(script) => {
+                    Ok((script, tokens)) => {
+                        let usage = CallUsage {
+                            model: self.config.model.clone(),
+                            tokens,
+                            latency_ms: started.elapsed().as_millis() as u64,
+                        };
                         return Ok(Written {
                             script,
                             provider: self.name(),
-                        })
+                            usage: Some(usage),
+                        });
                     }
                     Err(Failure::GiveUp(error)) => return Err(error),
                     Err(Failure::Retry { error, after }) => {
@@ -317,6 +333,18 @@ mod tests {
         let written = chain(&server)?.write(request()).await?;
         assert_eq!(written.provider, "openai-compatible");
         assert_eq!(written.script, expected);
+        let usage = written.usage.ok_or_else(|| anyhow::anyhow!("no usage"))?;
+        assert_eq!(
+            (usage.model.as_str(), usage.tokens),
+            (
+                "gpt-4o-mini",
+                TokenUsage {
+                    input: 120,
+                    cached_input: 0,
+                    output: 380
+                }
+            )
+        );
         Ok(())
     }
 

@@ -4,13 +4,25 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use crate::generator::{generate, Script, StoryRequest};
+use crate::{
+    generator::{generate, Script, StoryRequest},
+    pricing::TokenUsage,
+};
 
-/// A script and the provider that wrote it.
+/// What a paid call consumed, for usage and cost accounting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallUsage {
+    pub model: String,
+    pub tokens: TokenUsage,
+    pub latency_ms: u64,
+}
+
+/// A script, the provider that wrote it, and what the call consumed (`None` for the offline writer).
 #[derive(Debug)]
 pub struct Written {
     pub script: Script,
     pub provider: &'static str,
+    pub usage: Option<CallUsage>,
 }
 
 /// Writes a script for a request.
@@ -33,6 +45,7 @@ impl StoryProvider for OfflineProvider {
             Ok(Written {
                 script,
                 provider: self.name(),
+                usage: None,
             })
         })
     }

@@ -10,7 +10,11 @@ use uuid::Uuid;
 
 use std::sync::Arc;
 
-use crate::{generator::StoryRequest, provider::StoryProvider};
+use crate::{
+    generator::StoryRequest,
+    pricing::{cost_micros, PriceTable},
+    provider::{StoryProvider, Written},
+};
 
 const SERVICE: &str = "story";
 
@@ -25,6 +29,34 @@ struct StoryJob {
 pub struct StoryWorker {
     pub db: PgPool,
     pub provider: Arc<dyn StoryProvider>,
+    pub prices: Arc<PriceTable>,
+}
+
+impl StoryWorker {
+    /// The usage entry of one call, priced with the table in force today.
+    fn usage_entry(&self, job: &StoryJob, written: &Written) -> (u64, serde_json::Value) {
+        let Some(usage) = &written.usage else {
+            let entry = serde_json::json!({
+                "run_id": job.run_id, "tenant": job.tenant, "service": SERVICE, "capability": "text",
+                "provider": written.provider, "model": written.provider, "units": {}, "cost_micros": 0,
+                "latency_ms": 0, "outcome": "ok", "cache_hit": false,
+            });
+            return (0, entry);
+        };
+        let today = chrono::Utc::now().date_naive();
+        let price = self.prices.price(written.provider, &usage.model, today);
+        if price.is_none() {
+            tracing::warn!(provider = written.provider, model = %usage.model, "no price for this model; usage recorded unpriced");
+        }
+        let cost = price.map(|p| cost_micros(p, usage.tokens)).unwrap_or(0);
+        let entry = serde_json::json!({
+            "run_id": job.run_id, "tenant": job.tenant, "service": SERVICE, "capability": "text",
+            "provider": written.provider, "model": usage.model,
+            "units": { "tokens_in": usage.tokens.input, "tokens_cached": usage.tokens.cached_input, "tokens_out": usage.tokens.output },
+            "cost_micros": cost, "priced": price.is_some(), "latency_ms": usage.latency_ms, "outcome": "ok", "cache_hit": false,
+        });
+        (cost, entry)
+    }
 }
 
 impl Handler for StoryWorker {
@@ -55,6 +87,7 @@ impl Handler for StoryWorker {
                 .await
             }
         };
+        let (cost, usage) = self.usage_entry(&job, &written);
         let script = written.script;
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
@@ -77,8 +110,10 @@ impl Handler for StoryWorker {
         .await?
         .rows_affected();
         if inserted == 1 {
-            let body = serde_json::json!({ "attempt": job.attempt, "story_id": id, "script": script, "cost_micros": 0, "provider": written.provider });
+            let body = serde_json::json!({ "attempt": job.attempt, "story_id": id, "script": script, "cost_micros": cost, "provider": written.provider });
             jobs::emit(&mut tx, SERVICE, "story.completed", job.run_id, body).await?;
+            let usage = shared::bus::Envelope::new("usage.recorded", Some(job.run_id), usage);
+            shared::outbox::enqueue(&mut tx, SERVICE, "usage", &usage).await?;
         }
         tx.commit().await?;
         tracing::info!(run_id = %job.run_id, scenes = script.scenes.len(), "story written");

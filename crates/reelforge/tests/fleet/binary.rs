@@ -492,3 +492,92 @@ async fn ctrl_c_during_make_cancels_the_run() -> anyhow::Result<()> {
     assert_eq!(state, "cancelled");
     Ok(())
 }
+
+#[tokio::test]
+async fn with_an_openai_compatible_server_configured_the_run_uses_its_story_and_prices_it(
+) -> anyhow::Result<()> {
+    use wiremock::{
+        matchers::{method, path},
+        Mock, MockServer, ResponseTemplate,
+    };
+    let request = story::generator::StoryRequest {
+        topic: "a quiet harbour at dawn".into(),
+        genre: "drama".into(),
+        tone: "calm".into(),
+        length_seconds: 10,
+        language: "en".into(),
+        seed: 4,
+    };
+    let mut script = story::generator::generate(&request);
+    script.title = "Written by the fake model".into();
+    let server = MockServer::start().await;
+    let reply = serde_json::json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-mini",
+        "choices": [{ "index": 0, "message": { "role": "assistant", "content": serde_json::to_string(&script)? }, "finish_reason": "stop" }],
+        "usage": { "prompt_tokens": 120, "completion_tokens": 380, "total_tokens": 500 }
+    });
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(reply))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let sandbox = Sandbox::new()?;
+    let out = sandbox.dir.path().join("out");
+    let out_arg = out.display().to_string();
+    let base_url = format!("{}/v1", server.uri());
+    let args = [
+        "make",
+        "a quiet harbour at dawn",
+        "--genre",
+        "drama",
+        "--tone",
+        "calm",
+        "--length",
+        "10",
+        "--formats",
+        "1:1",
+        "--seed",
+        "4",
+        "--out",
+        &out_arg,
+    ];
+    let env = [
+        ("REELFORGE_LISTEN", "127.0.0.1:1"),
+        ("OPENAI_API_KEY", "sk-test"),
+        ("OPENAI_BASE_URL", base_url.as_str()),
+    ];
+    let output = tokio::task::spawn_blocking({
+        let mut command = sandbox.command(&args);
+        command.envs(env);
+        move || command.output()
+    })
+    .await??;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metadata.json"))?)?;
+    assert_eq!(metadata["story"]["title"], "Written by the fake model");
+    let story_step = metadata["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "story").cloned())
+        .unwrap_or_default();
+    // 120 input tokens × $0.15/M + 380 output tokens × $0.60/M = 18 + 228 micro-dollars.
+    assert_eq!(story_step["cost_micros"], 246, "{story_step}");
+    assert_eq!(metadata["total_cost_micros"], 246);
+
+    let pool = sqlx::PgPool::connect(&sandbox.database_url).await?;
+    let usage: Vec<serde_json::Value> =
+        sqlx::query_scalar("SELECT envelope->'body' FROM fleet.outbox WHERE stream = 'usage'")
+            .fetch_all(&pool)
+            .await?;
+    assert_eq!(usage.len(), 1, "one usage entry per call");
+    assert_eq!(usage[0]["provider"], "openai-compatible");
+    assert_eq!(usage[0]["units"]["tokens_out"], 380);
+    assert_eq!(usage[0]["cost_micros"], 246);
+    Ok(())
+}
