@@ -1,7 +1,8 @@
 //! `reelforge`: run every service in one process or a chosen few, migrate, issue tokens.
 
-mod fleet;
 mod make;
+
+use reelforge::fleet;
 
 use std::{process::ExitCode, time::Duration};
 

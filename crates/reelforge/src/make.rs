@@ -94,7 +94,7 @@ impl Fleet {
         let ctx = Context::start(settings, shutdown.clone()).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
-        let handle = tokio::spawn(fleet::run(ctx, crate::fleet::all(), listener));
+        let handle = tokio::spawn(fleet::run(ctx, reelforge::fleet::all(), listener));
         eprintln!("started the fleet in-process at {base_url}");
         Ok(Fleet {
             base_url,

@@ -24,6 +24,24 @@ pub fn decode<T: DeserializeOwned>(delivery: &Delivery) -> anyhow::Result<T> {
     })
 }
 
+/// Whether `table` already holds the result of this run's attempt: a redelivered job is then done,
+/// since its fact left through the outbox in the same transaction as the row.
+/// `table` is a compile-time constant of the calling service, never user input.
+pub async fn already_recorded(
+    pool: &PgPool,
+    table: &'static str,
+    run_id: Uuid,
+    attempt: i32,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(&format!(
+        "SELECT EXISTS (SELECT 1 FROM {table} WHERE run_id = $1 AND attempt = $2)"
+    ))
+    .bind(run_id)
+    .bind(attempt)
+    .fetch_one(pool)
+    .await
+}
+
 /// Publishes `<service>.failed` for `step` of `run_id` through the outbox, so the owner of the run
 /// can retry or fail it. The job itself is then acked: its failure is now a recorded fact.
 pub async fn report_failure(

@@ -147,14 +147,7 @@ impl ModerationWorker {
 impl Handler for ModerationWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
         let job: CheckJob = jobs::decode(delivery)?;
-        let done: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM moderation.checks WHERE run_id = $1 AND attempt = $2)",
-        )
-        .bind(job.run_id)
-        .bind(job.attempt)
-        .fetch_one(&self.db)
-        .await?;
-        if done {
+        if jobs::already_recorded(&self.db, "moderation.checks", job.run_id, job.attempt).await? {
             return Ok(());
         }
         let lexicon = self.config.lexicon();

@@ -34,14 +34,7 @@ pub struct MusicWorker {
 impl Handler for MusicWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
         let job: MusicJob = jobs::decode(delivery)?;
-        let done: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM music.tracks WHERE run_id = $1 AND attempt = $2)",
-        )
-        .bind(job.run_id)
-        .bind(job.attempt)
-        .fetch_one(&self.db)
-        .await?;
-        if done {
+        if jobs::already_recorded(&self.db, "music.tracks", job.run_id, job.attempt).await? {
             return Ok(());
         }
         let (mood, genre, duration_ms, seed) = (

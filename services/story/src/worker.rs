@@ -62,14 +62,7 @@ impl StoryWorker {
 impl Handler for StoryWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
         let job: StoryJob = jobs::decode(delivery)?;
-        let done: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM story.stories WHERE run_id = $1 AND attempt = $2)",
-        )
-        .bind(job.run_id)
-        .bind(job.attempt)
-        .fetch_one(&self.db)
-        .await?;
-        if done {
+        if jobs::already_recorded(&self.db, "story.stories", job.run_id, job.attempt).await? {
             // Redelivered after the commit: the event left with the row.
             return Ok(());
         }

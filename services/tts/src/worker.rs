@@ -36,14 +36,7 @@ pub struct SpeechWorker {
 impl Handler for SpeechWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
         let job: SpeechJob = jobs::decode(delivery)?;
-        let done: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM tts.narrations WHERE run_id = $1 AND attempt = $2)",
-        )
-        .bind(job.run_id)
-        .bind(job.attempt)
-        .fetch_one(&self.db)
-        .await?;
-        if done {
+        if jobs::already_recorded(&self.db, "tts.narrations", job.run_id, job.attempt).await? {
             return Ok(());
         }
         let voice = Voice {

@@ -40,6 +40,28 @@ impl Sandbox {
         command
     }
 
+    /// A token signed by `reelforge token` with this sandbox's dev key.
+    fn token(&self, role: &str) -> anyhow::Result<String> {
+        let output = self.run(
+            &[
+                "token",
+                "--role",
+                role,
+                "--subject",
+                "tester",
+                "--tenant",
+                "acme",
+            ],
+            &[],
+        )?;
+        anyhow::ensure!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+    }
+
     fn run(&self, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Output> {
         let mut command = self.command(args);
         command.envs(env.iter().copied());
@@ -140,24 +162,7 @@ async fn serve_only_runs_the_named_services_and_sigterm_exits_cleanly() -> anyho
     );
     wait_ready(&base).await?;
 
-    let token = sandbox.run(
-        &[
-            "token",
-            "--role",
-            "viewer",
-            "--subject",
-            "tester",
-            "--tenant",
-            "acme",
-        ],
-        &[],
-    )?;
-    assert!(
-        token.status.success(),
-        "{}",
-        String::from_utf8_lossy(&token.stderr)
-    );
-    let token = String::from_utf8(token.stdout)?.trim().to_owned();
+    let token = sandbox.token("viewer")?;
     let client = reqwest::Client::new();
     let videos = client
         .get(format!("{base}/v1/videos"))
@@ -271,19 +276,7 @@ async fn a_worker_killed_mid_render_is_replaced_and_the_run_completes_exactly_on
             .spawn()?,
     );
     wait_ready(&first_base).await?;
-    let token = sandbox.run(
-        &[
-            "token",
-            "--role",
-            "operator",
-            "--subject",
-            "tester",
-            "--tenant",
-            "acme",
-        ],
-        &[],
-    )?;
-    let token = String::from_utf8(token.stdout)?.trim().to_owned();
+    let token = sandbox.token("operator")?;
     let client = reqwest::Client::new();
     let created: serde_json::Value = client
         .post(format!("{first_base}/v1/runs"))

@@ -6,8 +6,6 @@ use std::{path::Path, process::Command, time::Duration};
 use serde_json::{json, Value};
 use shared::{auth::Role, config::toml_value::Value as ConfigValue, testing::TestApp};
 
-use crate::surface::all_services;
-
 /// Submits a run as an operator of tenant `acme`; returns its id.
 pub async fn submit(app: &TestApp, body: Value) -> anyhow::Result<String> {
     let response = app
@@ -129,7 +127,7 @@ fn srt_cues(text: &str) -> anyhow::Result<Vec<(u64, u64)>> {
 
 #[tokio::test]
 async fn a_topic_becomes_verified_videos_in_every_format() -> anyhow::Result<()> {
-    let app = TestApp::spawn(all_services()).await?;
+    let app = TestApp::spawn(reelforge::fleet::all()).await?;
     let id = submit(&app, json!({ "topic": "a lighthouse keeper's last night", "genre": "mystery", "tone": "calm", "length_seconds": 15, "seed": 42 })).await?;
     let run = wait_for(&app, &id, &["succeeded", "failed"], 600).await?;
     assert_eq!(run["state"], "succeeded", "{run}");
@@ -283,7 +281,7 @@ async fn a_topic_becomes_verified_videos_in_every_format() -> anyhow::Result<()>
 
 #[tokio::test]
 async fn the_same_seed_makes_the_same_story_and_images() -> anyhow::Result<()> {
-    let app = TestApp::spawn(all_services()).await?;
+    let app = TestApp::spawn(reelforge::fleet::all()).await?;
     let body = json!({ "topic": "the last tram through a sleeping city", "length_seconds": 10, "formats": ["1:1"], "seed": 1234 });
     let first = submit(&app, body.clone()).await?;
     let second = submit(&app, body).await?;
@@ -317,8 +315,11 @@ async fn a_run_failing_moderation_waits_for_review_and_a_rejected_run_never_rend
 ) -> anyhow::Result<()> {
     let lexicon =
         ConfigValue::serialize(json!({ "banned": { "severity": "high", "terms": ["zorblax"] } }))?;
-    let app =
-        TestApp::spawn_with(all_services(), &[("services.moderation.lexicon", lexicon)]).await?;
+    let app = TestApp::spawn_with(
+        reelforge::fleet::all(),
+        &[("services.moderation.lexicon", lexicon)],
+    )
+    .await?;
     let rejected = submit(&app, json!({ "topic": "the zorblax incident", "length_seconds": 10, "formats": ["1:1"], "seed": 5 })).await?;
     let approved = submit(&app, json!({ "topic": "the zorblax festival", "length_seconds": 10, "formats": ["1:1"], "seed": 6 })).await?;
     for id in [&rejected, &approved] {
@@ -426,7 +427,7 @@ async fn a_run_failing_moderation_waits_for_review_and_a_rejected_run_never_rend
 async fn missing_programs_show_in_readiness_and_fail_the_run_with_the_reason() -> anyhow::Result<()>
 {
     let app = TestApp::spawn_with(
-        all_services(),
+        reelforge::fleet::all(),
         &[
             (
                 "services.tts.espeak_path",

@@ -1,10 +1,10 @@
 //! Every service served together: auth on protected routes, OpenAPI documents, per-route metrics.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::Value;
-use shared::{auth::Role, testing::TestApp, Service};
+use shared::{auth::Role, testing::TestApp};
 
 /// Each service's prefix and one viewer-level read route over its own tables.
 const READ_ROUTES: &[(&str, &str)] = &[
@@ -19,21 +19,6 @@ const READ_ROUTES: &[(&str, &str)] = &[
     ("/v1/analytics", "/v1/analytics/snapshots"),
     ("/v1/billing", "/v1/billing/plans"),
 ];
-
-pub fn all_services() -> Vec<Arc<dyn Service>> {
-    vec![
-        orchestrator::service(),
-        story::service(),
-        tts::service(),
-        image::service(),
-        music::service(),
-        moderation::service(),
-        video::service(),
-        distribution::service(),
-        analytics::service(),
-        billing::service(),
-    ]
-}
 
 /// A tampered token, an expired one, an `alg: none` forgery and garbage.
 fn bad_tokens(app: &TestApp) -> anyhow::Result<Vec<(&'static str, String)>> {
@@ -94,7 +79,7 @@ async fn status(
 
 #[tokio::test]
 async fn every_service_guards_its_routes_with_tokens_and_roles() -> anyhow::Result<()> {
-    let app = TestApp::spawn(all_services()).await?;
+    let app = TestApp::spawn(reelforge::fleet::all()).await?;
     let viewer = app.token(Role::Viewer, "acme");
     let operator = app.token(Role::Operator, "acme");
     let admin = app.token(Role::Admin, "ops");
@@ -220,7 +205,7 @@ async fn reads_are_scoped_to_the_callers_tenant() -> anyhow::Result<()> {
 #[tokio::test]
 async fn every_service_publishes_an_openapi_3_document_and_metrics_count_requests(
 ) -> anyhow::Result<()> {
-    let app = TestApp::spawn(all_services()).await?;
+    let app = TestApp::spawn(reelforge::fleet::all()).await?;
     for (prefix, read) in READ_ROUTES {
         let response = app
             .client
