@@ -154,6 +154,40 @@ impl Bus {
         Ok(id)
     }
 
+    /// Appends every envelope to `stream` in one pipelined round trip.
+    pub async fn publish_batch(&self, stream: &str, envelopes: &[Envelope]) -> anyhow::Result<()> {
+        if envelopes.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.connection().await?;
+        let key = self.stream_key(stream);
+        let mut pipeline = redis::pipe();
+        for envelope in envelopes {
+            pipeline
+                .cmd("XADD")
+                .arg(&key)
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(self.inner.config.max_len)
+                .arg("*")
+                .arg(ENVELOPE_FIELD)
+                .arg(serde_json::to_string(envelope)?)
+                .ignore();
+        }
+        let () = pipeline.query_async(&mut conn).await?;
+        Ok(())
+    }
+
+    /// A multiplexed connection to the bus's Redis, for other keys under [`Bus::key`] (caches, limits).
+    pub async fn redis(&self) -> anyhow::Result<ConnectionManager> {
+        self.connection().await
+    }
+
+    /// `<prefix>:<name>`: a key of this bus's namespace that is not a stream.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}:{name}", self.inner.config.prefix)
+    }
+
     /// Appends `envelope` at most once per `dedup_key` (kept for `ttl`), even across crashes.
     pub async fn publish_once(
         &self,

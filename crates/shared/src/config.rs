@@ -135,14 +135,19 @@ impl Settings {
 
     /// The `[services.<name>]` table, or the type's defaults when absent.
     pub fn service<T: DeserializeOwned + Default>(&self, name: &str) -> anyhow::Result<T> {
-        let key = format!("services.{name}");
-        if !self.figment.contains(&key) {
+        self.section(&format!("services.{name}"))
+            .with_context(|| format!("invalid configuration for service {name}"))
+    }
+
+    /// A top-level table other crates own (e.g. `providers`), or the type's defaults when absent.
+    pub fn section<T: DeserializeOwned + Default>(&self, key: &str) -> anyhow::Result<T> {
+        if !self.figment.contains(key) {
             return Ok(T::default());
         }
         self.figment
-            .extract_inner(&key)
+            .extract_inner::<T>(key)
             .map_err(describe_figment_error)
-            .with_context(|| format!("invalid configuration for service {name}"))
+            .with_context(|| format!("configuration table `{key}`"))
     }
 }
 

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod ffmpeg;
 pub mod fleet;
 pub mod health;
 pub mod idempotency;

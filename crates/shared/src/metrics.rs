@@ -1,6 +1,11 @@
 //! Prometheus registry: HTTP request count and latency by matched route and status, and bus depth.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    any::{Any, TypeId},
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
 use axum::{
     extract::{MatchedPath, Request, State},
@@ -16,6 +21,8 @@ use crate::bus::StreamStats;
 /// Every metric this process exports.
 pub struct Metrics {
     registry: Registry,
+    /// Metric families other crates register once per registry, looked up by type.
+    extensions: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
     stream_length: IntGaugeVec,
@@ -75,6 +82,7 @@ impl Metrics {
         }
         Ok(Arc::new(Self {
             registry,
+            extensions: Mutex::default(),
             http_requests,
             http_duration,
             stream_length,
@@ -87,6 +95,26 @@ impl Metrics {
     /// Registers a further collector (a service's own metrics).
     pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) -> anyhow::Result<()> {
         Ok(self.registry.register(collector)?)
+    }
+
+    /// The `T` registered in this registry, made and registered by `make` on first use; lets
+    /// several services in one process share one set of collectors.
+    pub fn extension<T: Any + Send + Sync>(
+        &self,
+        make: impl FnOnce(&Registry) -> anyhow::Result<T>,
+    ) -> anyhow::Result<Arc<T>> {
+        let mut extensions = self
+            .extensions
+            .lock()
+            .map_err(|_| anyhow::anyhow!("metrics extensions lock poisoned"))?;
+        if let Some(existing) = extensions.get(&TypeId::of::<T>()) {
+            if let Ok(typed) = existing.clone().downcast::<T>() {
+                return Ok(typed);
+            }
+        }
+        let made = Arc::new(make(&self.registry)?);
+        extensions.insert(TypeId::of::<T>(), made.clone());
+        Ok(made)
     }
 
     pub fn record_stream(&self, stream: &str, group: &str, stats: &StreamStats) {

@@ -98,6 +98,11 @@ impl TestApp {
             .unwrap_or_default()
     }
 
+    /// Waits for the fleet to stop on its own (e.g. a start-up error).
+    pub async fn join(self) -> anyhow::Result<()> {
+        self.task.await?
+    }
+
     /// Signals shutdown and waits for the server and its workers to drain.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.ctx.shutdown.cancel();

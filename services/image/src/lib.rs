@@ -1,20 +1,57 @@
 //! image service: one image per scene, plus thumbnail base art.
 
 mod images;
+pub mod painting;
 pub mod render;
 mod worker;
 
 use std::sync::Arc;
 
 use axum::{routing::get, Router};
+use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Image};
 use shared::{Context, Service, Worker};
 use utoipa::OpenApi as _;
 
+/// `[services.image]` configuration.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default)]
+pub struct ImageConfig {
+    /// Converts providers' images to the pipeline's square PNG.
+    pub ffmpeg_path: String,
+}
+
+impl Default for ImageConfig {
+    fn default() -> Self {
+        Self {
+            ffmpeg_path: "ffmpeg".to_owned(),
+        }
+    }
+}
+
 /// The image service as a fleet member.
-pub struct ImageService;
+#[derive(Default)]
+pub struct ImageService {
+    images: Shared<Chain<Image>>,
+}
 
 pub fn service() -> Arc<dyn Service> {
-    Arc::new(ImageService)
+    Arc::new(ImageService::default())
+}
+
+impl ImageService {
+    /// The image chain from `[providers]`: configured models, then the procedural painter.
+    fn images(&self, ctx: &Context) -> anyhow::Result<Arc<Chain<Image>>> {
+        self.images.get(ctx, |setup| {
+            let catalogue = catalogue::image(Arc::new(painting::Painter));
+            registry::build(
+                &setup.config,
+                &setup.config.image,
+                &catalogue,
+                &setup.layer,
+                &setup.env,
+            )
+        })
+    }
 }
 
 impl Service for ImageService {
@@ -30,18 +67,29 @@ impl Service for ImageService {
         Ok(Router::new()
             .route("/v1/images", get(images::list))
             .route("/v1/images/{id}", get(images::get))
-            .with_state(ctx.db.clone()))
+            .with_state(ctx.db.clone())
+            .merge(providers::admin::router(
+                self.prefix(),
+                vec![self.images(ctx)? as Arc<dyn Describe>],
+            )))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        images::ApiDoc::openapi()
+        let mut document = images::ApiDoc::openapi();
+        document.merge(providers::admin::openapi(self.prefix()));
+        document
     }
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
+        let config: ImageConfig = ctx.settings.service("image")?;
         let worker = worker::ImageWorker {
             db: ctx.db.clone(),
             store: ctx.store.clone(),
+            chain: self.images(ctx)?,
+            ffmpeg: config.ffmpeg_path,
         };
-        Ok(vec![ctx.consume("jobs.image", "image", worker)])
+        let mut workers = vec![ctx.consume("jobs.image", "image", worker)];
+        workers.extend(self.images.take_drain());
+        Ok(workers)
     }
 }

@@ -1,6 +1,7 @@
 //! moderation service: decisions on text, images and audio, the review queue and its audit log.
 
 pub mod audio_check;
+pub mod classifier;
 mod decisions;
 pub mod image_check;
 mod reviews;
@@ -13,6 +14,7 @@ use axum::{
     routing::{get, post},
     Router,
 };
+use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Moderation};
 use shared::{Context, Service, Worker};
 use text_check::{Category, Severity};
 use utoipa::OpenApi as _;
@@ -66,10 +68,36 @@ impl ModerationConfig {
 }
 
 /// The moderation service as a fleet member.
-pub struct ModerationService;
+#[derive(Default)]
+pub struct ModerationService {
+    classifier: Shared<Chain<Moderation>>,
+}
+
+impl ModerationService {
+    /// The classifier chain from `[providers]`: configured classifiers, then the lexicon.
+    fn classifier(
+        &self,
+        ctx: &Context,
+        config: &ModerationConfig,
+    ) -> anyhow::Result<Arc<Chain<Moderation>>> {
+        self.classifier.get(ctx, |setup| {
+            let offline = classifier::LexiconClassifier {
+                lexicon: Arc::new(config.lexicon()),
+                block_at: config.block_at,
+            };
+            registry::build(
+                &setup.config,
+                &setup.config.moderation,
+                &catalogue::moderation(Arc::new(offline)),
+                &setup.layer,
+                &setup.env,
+            )
+        })
+    }
+}
 
 pub fn service() -> Arc<dyn Service> {
-    Arc::new(ModerationService)
+    Arc::new(ModerationService::default())
 }
 
 impl Service for ModerationService {
@@ -82,6 +110,8 @@ impl Service for ModerationService {
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
+        let config: ModerationConfig = ctx.settings.service("moderation")?;
+        let chain = self.classifier(ctx, &config)?;
         Ok(Router::new()
             .route("/v1/moderation/decisions", get(decisions::list))
             .route("/v1/moderation/decisions/{id}", get(decisions::get))
@@ -91,12 +121,17 @@ impl Service for ModerationService {
                 post(reviews::approve),
             )
             .route("/v1/moderation/reviews/{id}/reject", post(reviews::reject))
-            .with_state(ctx.db.clone()))
+            .with_state(ctx.db.clone())
+            .merge(providers::admin::router(
+                self.prefix(),
+                vec![chain as Arc<dyn Describe>],
+            )))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
         let mut document = decisions::ApiDoc::openapi();
         document.merge(reviews::ApiDoc::openapi());
+        document.merge(providers::admin::openapi(self.prefix()));
         document
     }
 
@@ -105,8 +140,11 @@ impl Service for ModerationService {
         let worker = worker::ModerationWorker {
             db: ctx.db.clone(),
             store: ctx.store.clone(),
+            chain: self.classifier(ctx, &config)?,
             config: Arc::new(config),
         };
-        Ok(vec![ctx.consume("jobs.moderation", "moderation", worker)])
+        let mut workers = vec![ctx.consume("jobs.moderation", "moderation", worker)];
+        workers.extend(self.classifier.take_drain());
+        Ok(workers)
     }
 }

@@ -3,6 +3,7 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
+use providers::{capability::ModerationRequest, CallContext, CallOptions, Chain, Moderation};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::{
@@ -69,9 +70,53 @@ pub struct ModerationWorker {
     pub db: PgPool,
     pub store: Arc<dyn MediaStore>,
     pub config: Arc<ModerationConfig>,
+    pub chain: Arc<Chain<Moderation>>,
 }
 
 impl ModerationWorker {
+    /// The paid classifier's verdict on the script and images, when one is configured (the lexicon
+    /// already judged the text, so a chain of only the offline link adds nothing). Returns the cost too.
+    async fn classify(&self, job: &CheckJob) -> anyhow::Result<Option<(Decision, u64)>> {
+        if !self.chain.links().iter().any(|link| link.client.paid()) {
+            return Ok(None);
+        }
+        let mut images = Vec::with_capacity(job.images.len());
+        for image in &job.images {
+            images.push(self.store.get(&image.media_key).await?);
+        }
+        let text = format!("{}\n{}", job.text.title, job.text.narrations.join("\n"));
+        let context = CallContext {
+            run_id: Some(job.run_id),
+            tenant: job.tenant.clone(),
+            service: SERVICE.to_owned(),
+        };
+        let done = self
+            .chain
+            .call(
+                &context,
+                &ModerationRequest {
+                    text: Some(text),
+                    images,
+                },
+                CallOptions::default(),
+            )
+            .await?;
+        let reasons = done
+            .reply
+            .categories
+            .iter()
+            .filter(|c| c.flagged)
+            .map(|c| json!({ "rule": "classifier", "provider": done.provider, "model": done.model, "category": c.category, "score": c.score, "blocking": true }))
+            .collect();
+        let decision = Decision {
+            kind: "text",
+            subject: format!("classifier:{}", done.provider),
+            scene_index: None,
+            reasons,
+        };
+        Ok(Some((decision, done.cost_micros)))
+    }
+
     fn judge_text(&self, text: &TextSubject, lexicon: &BTreeMap<String, Category>) -> Decision {
         let whole = format!("{}\n{}", text.title, text.narrations.join("\n"));
         let reasons = scan(&whole, lexicon)
@@ -151,8 +196,13 @@ impl Handler for ModerationWorker {
             return Ok(());
         }
         let lexicon = self.config.lexicon();
+        let mut cost_micros = 0;
         let judged = async {
             let mut decisions = vec![self.judge_text(&job.text, &lexicon)];
+            if let Some((decision, cost)) = self.classify(&job).await? {
+                decisions.push(decision);
+                cost_micros = cost;
+            }
             decisions.extend(self.judge_images(&job.images).await?);
             decisions.push(
                 self.judge_audio(
@@ -210,7 +260,7 @@ impl Handler for ModerationWorker {
             .bind(verdict)
             .execute(&mut *tx)
             .await?;
-        let mut body = json!({ "attempt": job.attempt, "verdict": verdict, "failures": failures, "cost_micros": 0 });
+        let mut body = json!({ "attempt": job.attempt, "verdict": verdict, "failures": failures, "cost_micros": cost_micros });
         if verdict == "review" {
             let review_id = Uuid::now_v7();
             sqlx::query(

@@ -1,6 +1,7 @@
 //! music service: background tracks fitted to length and mood, with licence records.
 
-pub mod synth;
+pub mod scoring;
+mod synth;
 mod tracks;
 
 mod worker;
@@ -8,14 +9,51 @@ mod worker;
 use std::sync::Arc;
 
 use axum::{routing::get, Router};
+use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Music};
 use shared::{Context, Service, Worker};
 use utoipa::OpenApi as _;
 
 /// The music service as a fleet member.
-pub struct MusicService;
+#[derive(Default)]
+pub struct MusicService {
+    music: Shared<Chain<Music>>,
+    synthesiser: Arc<scoring::Synthesiser>,
+}
 
 pub fn service() -> Arc<dyn Service> {
-    Arc::new(MusicService)
+    Arc::new(MusicService::default())
+}
+
+/// `[services.music]` configuration.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default)]
+pub struct MusicConfig {
+    /// Fits providers' tracks to the narration's length.
+    pub ffmpeg_path: String,
+}
+
+impl Default for MusicConfig {
+    fn default() -> Self {
+        Self {
+            ffmpeg_path: "ffmpeg".to_owned(),
+        }
+    }
+}
+
+impl MusicService {
+    /// The music chain from `[providers]`: configured models, then the synthesiser.
+    fn music(&self, ctx: &Context) -> anyhow::Result<Arc<Chain<Music>>> {
+        self.music.get(ctx, |setup| {
+            let catalogue = catalogue::music(self.synthesiser.clone());
+            registry::build(
+                &setup.config,
+                &setup.config.music,
+                &catalogue,
+                &setup.layer,
+                &setup.env,
+            )
+        })
+    }
 }
 
 impl Service for MusicService {
@@ -31,18 +69,30 @@ impl Service for MusicService {
         Ok(Router::new()
             .route("/v1/music", get(tracks::list))
             .route("/v1/music/{id}", get(tracks::get))
-            .with_state(ctx.db.clone()))
+            .with_state(ctx.db.clone())
+            .merge(providers::admin::router(
+                self.prefix(),
+                vec![self.music(ctx)? as Arc<dyn Describe>],
+            )))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        tracks::ApiDoc::openapi()
+        let mut document = tracks::ApiDoc::openapi();
+        document.merge(providers::admin::openapi(self.prefix()));
+        document
     }
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
+        let config: MusicConfig = ctx.settings.service("music")?;
         let worker = worker::MusicWorker {
             db: ctx.db.clone(),
             store: ctx.store.clone(),
+            chain: self.music(ctx)?,
+            synthesiser: self.synthesiser.clone(),
+            ffmpeg: config.ffmpeg_path,
         };
-        Ok(vec![ctx.consume("jobs.music", "music", worker)])
+        let mut workers = vec![ctx.consume("jobs.music", "music", worker)];
+        workers.extend(self.music.take_drain());
+        Ok(workers)
     }
 }

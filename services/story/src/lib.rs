@@ -1,55 +1,52 @@
 //! story service: scripts split into scenes, per-platform metadata, creator copy.
 
+pub mod copy;
 pub mod generator;
-pub mod openai;
-pub mod pricing;
-pub mod provider;
 mod stories;
 mod worker;
+pub mod writing;
 
 use std::sync::Arc;
 
-use axum::{routing::get, Router};
+use axum::{
+    routing::{get, post},
+    Router,
+};
+use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Text};
 use shared::{Context, Service, Worker};
 use utoipa::OpenApi as _;
 
-/// `[services.story]` configuration.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(default)]
-pub struct StoryConfig {
-    /// Model asked through the OpenAI-compatible API when `OPENAI_API_KEY` is set.
-    pub openai_model: String,
-    /// A price table replacing the built-in `config/prices.toml`.
-    pub prices_file: Option<std::path::PathBuf>,
-}
-
-impl Default for StoryConfig {
-    fn default() -> Self {
-        Self {
-            openai_model: "gpt-4o-mini".to_owned(),
-            prices_file: None,
-        }
-    }
-}
-
-impl StoryConfig {
-    /// The chain: an OpenAI-compatible model when a key is set, then the offline writer.
-    pub fn providers(&self) -> anyhow::Result<provider::FallbackChain> {
-        let mut providers: Vec<Arc<dyn provider::StoryProvider>> = Vec::new();
-        if let Some(config) = openai::OpenAiConfig::from_env(&self.openai_model) {
-            providers.push(Arc::new(openai::OpenAiProvider::new(config)?));
-        }
-        providers.push(Arc::new(provider::OfflineProvider));
-        Ok(provider::FallbackChain { providers })
-    }
-}
-
 /// The story service as a fleet member.
-pub struct StoryService;
+#[derive(Default)]
+pub struct StoryService {
+    text: Shared<Chain<Text>>,
+}
 
 pub fn service() -> Arc<dyn Service> {
-    Arc::new(StoryService)
+    Arc::new(StoryService::default())
 }
+
+impl StoryService {
+    /// The text chain from `[providers]`: configured providers, then the offline writer.
+    fn text(&self, ctx: &Context) -> anyhow::Result<Arc<Chain<Text>>> {
+        self.text.get(ctx, |setup| {
+            registry::build(
+                &setup.config,
+                &setup.config.text,
+                &catalogue::text(Arc::new(writing::OfflineWriter)),
+                &setup.layer,
+                &setup.env,
+            )
+        })
+    }
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(copy::write),
+    components(schemas(copy::CopyRequest, copy::CopyResponse, copy::CopyKind))
+)]
+struct CopyApiDoc;
 
 impl Service for StoryService {
     fn name(&self) -> &'static str {
@@ -61,27 +58,34 @@ impl Service for StoryService {
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
+        let chain = self.text(ctx)?;
+        let chains: Vec<Arc<dyn Describe>> = vec![chain.clone()];
         Ok(Router::new()
             .route("/v1/stories", get(stories::list))
             .route("/v1/stories/{id}", get(stories::get))
-            .with_state(ctx.db.clone()))
+            .with_state(ctx.db.clone())
+            .merge(
+                Router::new()
+                    .route("/v1/copy", post(copy::write))
+                    .with_state(copy::CopyState { chain }),
+            )
+            .merge(providers::admin::router(self.prefix(), chains)))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        stories::ApiDoc::openapi()
+        let mut document = stories::ApiDoc::openapi();
+        document.merge(CopyApiDoc::openapi());
+        document.merge(providers::admin::openapi(self.prefix()));
+        document
     }
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
-        let config: StoryConfig = ctx.settings.service("story")?;
-        let prices = match &config.prices_file {
-            Some(path) => pricing::PriceTable::load(path)?,
-            None => pricing::PriceTable::builtin()?,
-        };
         let worker = worker::StoryWorker {
             db: ctx.db.clone(),
-            provider: Arc::new(config.providers()?),
-            prices: Arc::new(prices),
+            chain: self.text(ctx)?,
         };
-        Ok(vec![ctx.consume("jobs.story", "story", worker)])
+        let mut workers = vec![ctx.consume("jobs.story", "story", worker)];
+        workers.extend(self.text.take_drain());
+        Ok(workers)
     }
 }

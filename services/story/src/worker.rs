@@ -10,10 +10,11 @@ use uuid::Uuid;
 
 use std::sync::Arc;
 
+use providers::{capability::TextReply, CallContext, CallOptions, Chain, Completed, Text};
+
 use crate::{
-    generator::StoryRequest,
-    pricing::{cost_micros, PriceTable},
-    provider::{StoryProvider, Written},
+    generator::{Script, StoryRequest},
+    writing::story_request,
 };
 
 const SERVICE: &str = "story";
@@ -28,34 +29,24 @@ struct StoryJob {
 
 pub struct StoryWorker {
     pub db: PgPool,
-    pub provider: Arc<dyn StoryProvider>,
-    pub prices: Arc<PriceTable>,
+    pub chain: Arc<Chain<Text>>,
 }
 
 impl StoryWorker {
-    /// The usage entry of one call, priced with the table in force today.
-    fn usage_entry(&self, job: &StoryJob, written: &Written) -> (u64, serde_json::Value) {
-        let Some(usage) = &written.usage else {
-            let entry = serde_json::json!({
-                "run_id": job.run_id, "tenant": job.tenant, "service": SERVICE, "capability": "text",
-                "provider": written.provider, "model": written.provider, "units": {}, "cost_micros": 0,
-                "latency_ms": 0, "outcome": "ok", "cache_hit": false,
-            });
-            return (0, entry);
+    /// The script for a job through the text chain, and what the call cost.
+    async fn write(&self, job: &StoryJob) -> anyhow::Result<(Script, Completed<TextReply>)> {
+        let context = CallContext {
+            run_id: Some(job.run_id),
+            tenant: job.tenant.clone(),
+            service: SERVICE.to_owned(),
         };
-        let today = chrono::Utc::now().date_naive();
-        let price = self.prices.price(written.provider, &usage.model, today);
-        if price.is_none() {
-            tracing::warn!(provider = written.provider, model = %usage.model, "no price for this model; usage recorded unpriced");
-        }
-        let cost = price.map(|p| cost_micros(p, usage.tokens)).unwrap_or(0);
-        let entry = serde_json::json!({
-            "run_id": job.run_id, "tenant": job.tenant, "service": SERVICE, "capability": "text",
-            "provider": written.provider, "model": usage.model,
-            "units": { "tokens_in": usage.tokens.input, "tokens_cached": usage.tokens.cached_input, "tokens_out": usage.tokens.output },
-            "cost_micros": cost, "priced": price.is_some(), "latency_ms": usage.latency_ms, "outcome": "ok", "cache_hit": false,
-        });
-        (cost, entry)
+        let request = story_request(&job.request)?;
+        let done = self
+            .chain
+            .call(&context, &request, CallOptions::default())
+            .await?;
+        let script: Script = serde_json::from_value(done.reply.json.clone())?;
+        Ok((script, done))
     }
 }
 
@@ -66,7 +57,8 @@ impl Handler for StoryWorker {
             // Redelivered after the commit: the event left with the row.
             return Ok(());
         }
-        let written = match self.provider.write(job.request.clone()).await {
+        let outcome = self.write(&job).await;
+        let (script, done) = match outcome {
             Ok(written) => written,
             Err(error) => {
                 return jobs::report_failure(
@@ -80,8 +72,6 @@ impl Handler for StoryWorker {
                 .await
             }
         };
-        let (cost, usage) = self.usage_entry(&job, &written);
-        let script = written.script;
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
         let inserted = sqlx::query(
@@ -103,10 +93,11 @@ impl Handler for StoryWorker {
         .await?
         .rows_affected();
         if inserted == 1 {
-            let body = serde_json::json!({ "attempt": job.attempt, "story_id": id, "script": script, "cost_micros": cost, "provider": written.provider });
+            let body = serde_json::json!({
+                "attempt": job.attempt, "story_id": id, "script": script, "cost_micros": done.cost_micros,
+                "provider": done.provider, "model": done.model, "cache_hit": done.cache_hit,
+            });
             jobs::emit(&mut tx, SERVICE, "story.completed", job.run_id, body).await?;
-            let usage = shared::bus::Envelope::new("usage.recorded", Some(job.run_id), usage);
-            shared::outbox::enqueue(&mut tx, SERVICE, "usage", &usage).await?;
         }
         tx.commit().await?;
         tracing::info!(run_id = %job.run_id, scenes = script.scenes.len(), "story written");

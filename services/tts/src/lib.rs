@@ -7,6 +7,7 @@ mod worker;
 use std::sync::Arc;
 
 use axum::{routing::get, Router};
+use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Speech};
 use shared::{health::Check, jobs::program_check, Context, Service, Worker};
 use utoipa::OpenApi as _;
 
@@ -31,10 +32,33 @@ impl Default for TtsConfig {
 }
 
 /// The tts service as a fleet member.
-pub struct TtsService;
+#[derive(Default)]
+pub struct TtsService {
+    speech: Shared<Chain<Speech>>,
+}
 
 pub fn service() -> Arc<dyn Service> {
-    Arc::new(TtsService)
+    Arc::new(TtsService::default())
+}
+
+impl TtsService {
+    /// The speech chain from `[providers]`: configured voices, then espeak-ng.
+    fn speech(&self, ctx: &Context) -> anyhow::Result<Arc<Chain<Speech>>> {
+        let config: TtsConfig = ctx.settings.service("tts")?;
+        self.speech.get(ctx, |setup| {
+            let offline = speech::Espeak {
+                program: config.espeak_path.clone(),
+                rate: config.words_per_minute,
+            };
+            registry::build(
+                &setup.config,
+                &setup.config.speech,
+                &catalogue::speech(Arc::new(offline)),
+                &setup.layer,
+                &setup.env,
+            )
+        })
+    }
 }
 
 impl Service for TtsService {
@@ -50,11 +74,17 @@ impl Service for TtsService {
         Ok(Router::new()
             .route("/v1/speech", get(narrations::list))
             .route("/v1/speech/{id}", get(narrations::get))
-            .with_state(ctx.db.clone()))
+            .with_state(ctx.db.clone())
+            .merge(providers::admin::router(
+                self.prefix(),
+                vec![self.speech(ctx)? as Arc<dyn Describe>],
+            )))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        narrations::ApiDoc::openapi()
+        let mut document = narrations::ApiDoc::openapi();
+        document.merge(providers::admin::openapi(self.prefix()));
+        document
     }
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
@@ -62,8 +92,11 @@ impl Service for TtsService {
             db: ctx.db.clone(),
             store: ctx.store.clone(),
             config: ctx.settings.service("tts")?,
+            chain: self.speech(ctx)?,
         };
-        Ok(vec![ctx.consume("jobs.tts", "tts", worker)])
+        let mut workers = vec![ctx.consume("jobs.tts", "tts", worker)];
+        workers.extend(self.speech.take_drain());
+        Ok(workers)
     }
 
     fn readiness(&self, ctx: &Context) -> Vec<(String, Check)> {

@@ -1,6 +1,14 @@
-//! espeak-ng narration: each caption phrase is spoken separately, so every cue's timing is measured, not estimated.
+//! Narration: each caption phrase is spoken separately through the speech chain (a paid voice or
+//! espeak-ng), so every cue's timing is measured, not estimated.
 
 use std::{io::Cursor, path::Path, process::Stdio, sync::Arc};
+
+use async_trait::async_trait;
+use providers::{
+    capability::{SpeechReply, SpeechRequest},
+    client::{Answer, CallError, Client, Units},
+    CallContext, CallOptions, Chain, Speech,
+};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
@@ -29,22 +37,52 @@ pub struct Cue {
     pub sentence_index: usize,
 }
 
-/// A finished narration: 48 kHz mono WAV bytes and its cues.
+/// A finished narration: 48 kHz mono WAV bytes, its cues, and what the voices cost.
 #[derive(Debug)]
 pub struct Narration {
     pub wav: Vec<u8>,
     pub duration_ms: u64,
     pub cues: Vec<Cue>,
+    pub cost_micros: u64,
+    /// `provider:model` of each voice used, in order of first use.
+    pub voices: Vec<String>,
 }
 
-/// How to run the synthesiser.
+/// The offline voice: espeak-ng at a fixed speaking rate. Free; no network.
 #[derive(Debug, Clone)]
-pub struct Voice {
-    pub espeak: String,
-    pub ffmpeg: String,
-    pub language: String,
-    /// Words per minute.
+pub struct Espeak {
+    pub program: String,
+    /// Words per minute at speed 1.0.
     pub rate: u32,
+}
+
+#[async_trait]
+impl Client<Speech> for Espeak {
+    fn provider(&self) -> &str {
+        "offline"
+    }
+
+    fn model(&self) -> &str {
+        "espeak-ng"
+    }
+
+    fn paid(&self) -> bool {
+        false
+    }
+
+    async fn call(&self, request: &SpeechRequest) -> Result<Answer<SpeechReply>, CallError> {
+        let rate = (f64::from(self.rate) * f64::from(request.speed.clamp(0.5, 2.0))).round() as u32;
+        let wav = speak(&self.program, &request.language, rate, &request.text)
+            .await
+            .map_err(|error| CallError::transient(format!("{error:#}")))?;
+        Ok(Answer::new(
+            SpeechReply {
+                wav: wav.into(),
+                alignment: Vec::new(),
+            },
+            Units::default(),
+        ))
+    }
 }
 
 struct Phrase {
@@ -137,10 +175,13 @@ fn split_phrase(sentence: &str) -> Vec<String> {
     out
 }
 
-/// Speaks every scene and assembles one 48 kHz narration with measured cues.
+/// Speaks every scene through `chain` and assembles one 48 kHz narration with measured cues.
 pub async fn narrate(
-    voice: &Voice,
+    chain: &Chain<Speech>,
+    context: &CallContext,
+    language: &str,
     scenes: &[String],
+    ffmpeg: &str,
     scratch: &Path,
 ) -> anyhow::Result<Narration> {
     let phrases = phrases(scenes);
@@ -154,20 +195,39 @@ pub async fn narrate(
         let limit = limit.clone();
         async move {
             let _permit = limit.acquire().await?;
-            speak(voice, &phrase.text).await
+            let request = SpeechRequest {
+                text: phrase.text.clone(),
+                language: language.to_owned(),
+                voice: None,
+                speed: 1.0,
+            };
+            let done = chain
+                .call(context, &request, CallOptions::default())
+                .await?;
+            let (rate, samples) = decode_wav(&done.reply.wav)?;
+            anyhow::Ok((rate, samples, done))
         }
     }))
     .await?;
 
-    let source_rate = spoken.first().map(|(rate, _)| *rate).unwrap_or(22_050);
+    // Every phrase at the rate most phrases have (a fallback mid-narration may bring another).
+    let source_rate = spoken.first().map(|(rate, _, _)| *rate).unwrap_or(22_050);
     let ms_to_samples = |ms: u64| (ms * u64::from(source_rate) / 1000) as usize;
     let mut samples: Vec<i16> = Vec::new();
     let mut cues = Vec::with_capacity(phrases.len());
-    for (phrase, (rate, audio)) in phrases.iter().zip(spoken) {
-        anyhow::ensure!(
-            rate == source_rate,
-            "espeak-ng changed sample rate mid-narration"
-        );
+    let mut cost_micros = 0;
+    let mut voices: Vec<String> = Vec::new();
+    for (phrase, (rate, audio, done)) in phrases.iter().zip(spoken) {
+        cost_micros += done.cost_micros;
+        let voice = format!("{}:{}", done.provider, done.model);
+        if !voices.contains(&voice) {
+            voices.push(voice);
+        }
+        let audio = if rate == source_rate {
+            audio
+        } else {
+            resample_linear(&audio, rate, source_rate)
+        };
         samples.resize(samples.len() + ms_to_samples(phrase.gap_ms), 0);
         let audio = trim_silence(&audio, ms_to_samples(EDGE_MS));
         let start_ms = samples.len() as u64 * 1000 / u64::from(source_rate);
@@ -182,12 +242,32 @@ pub async fn narrate(
         });
     }
     let duration_ms = samples.len() as u64 * 1000 / u64::from(source_rate);
-    let wav = resample(&voice.ffmpeg, &samples, source_rate, scratch).await?;
+    let wav = resample(ffmpeg, &samples, source_rate, scratch).await?;
     Ok(Narration {
         wav,
         duration_ms,
         cues,
+        cost_micros,
+        voices,
     })
+}
+
+/// Linear-interpolation resampling of one phrase to `to` Hz.
+fn resample_linear(audio: &[i16], from: u32, to: u32) -> Vec<i16> {
+    if audio.is_empty() || from == 0 {
+        return Vec::new();
+    }
+    let length = (audio.len() as u64 * u64::from(to) / u64::from(from)) as usize;
+    (0..length)
+        .map(|i| {
+            let position = i as f64 * f64::from(from) / f64::from(to);
+            let index = position.floor() as usize;
+            let fraction = position - index as f64;
+            let a = f64::from(audio[index.min(audio.len() - 1)]);
+            let b = f64::from(audio[(index + 1).min(audio.len() - 1)]);
+            (a + (b - a) * fraction).round() as i16
+        })
+        .collect()
 }
 
 fn trim_silence(audio: &[i16], keep: usize) -> &[i16] {
@@ -202,14 +282,14 @@ fn trim_silence(audio: &[i16], keep: usize) -> &[i16] {
     &audio[first.saturating_sub(keep)..(last + keep).min(audio.len())]
 }
 
-/// Runs espeak-ng on one phrase; returns its sample rate and mono samples.
-async fn speak(voice: &Voice, text: &str) -> anyhow::Result<(u32, Vec<i16>)> {
-    let mut child = Command::new(&voice.espeak)
+/// Runs espeak-ng on one phrase; returns a WAV with its size fields filled in.
+async fn speak(program: &str, language: &str, rate: u32, text: &str) -> anyhow::Result<Vec<u8>> {
+    let mut child = Command::new(program)
         .args([
             "-v",
-            &voice.language,
+            language,
             "-s",
-            &voice.rate.to_string(),
+            &rate.to_string(),
             "--stdout",
             "--stdin",
         ])
@@ -218,7 +298,7 @@ async fn speak(voice: &Voice, text: &str) -> anyhow::Result<(u32, Vec<i16>)> {
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .with_context(|| format!("espeak-ng is not available (`{}`)", voice.espeak))?;
+        .with_context(|| format!("espeak-ng is not available (`{program}`)"))?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin.write_all(text.as_bytes()).await?;
     }
@@ -228,31 +308,48 @@ async fn speak(voice: &Voice, text: &str) -> anyhow::Result<(u32, Vec<i16>)> {
         "espeak-ng failed: {}",
         String::from_utf8_lossy(&output.stderr).trim()
     );
-    decode_wav(&output.stdout)
+    patch_sizes(output.stdout)
 }
 
-/// Reads 16-bit mono PCM from a WAV espeak-ng streamed (its size fields may be placeholders).
-fn decode_wav(bytes: &[u8]) -> anyhow::Result<(u32, Vec<i16>)> {
-    let mut patched = bytes.to_vec();
-    let data = patched
+/// espeak-ng streams its WAV, leaving placeholder size fields; fills them in.
+fn patch_sizes(mut wav: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    let data = wav
         .windows(4)
         .position(|w| w == b"data")
         .context("espeak-ng output has no data chunk")?;
-    let data_len = u32::try_from(patched.len() - data - 8)?;
-    patched[data + 4..data + 8].copy_from_slice(&data_len.to_le_bytes());
-    let riff_len = u32::try_from(patched.len() - 8)?;
-    patched[4..8].copy_from_slice(&riff_len.to_le_bytes());
+    let data_len = u32::try_from(wav.len() - data - 8)?;
+    wav[data + 4..data + 8].copy_from_slice(&data_len.to_le_bytes());
+    let riff_len = u32::try_from(wav.len() - 8)?;
+    wav[4..8].copy_from_slice(&riff_len.to_le_bytes());
+    Ok(wav)
+}
+
+/// Reads 16-bit PCM from a WAV (mixing stereo down to mono).
+fn decode_wav(bytes: &[u8]) -> anyhow::Result<(u32, Vec<i16>)> {
     let reader =
-        hound::WavReader::new(Cursor::new(patched)).context("espeak-ng output is not a WAV")?;
+        hound::WavReader::new(Cursor::new(bytes)).context("the voice did not return a WAV")?;
     let spec = reader.spec();
     anyhow::ensure!(
-        spec.channels == 1 && spec.bits_per_sample == 16,
-        "unexpected espeak-ng format {spec:?}"
+        spec.bits_per_sample == 16
+            && spec.sample_format == hound::SampleFormat::Int
+            && spec.channels >= 1,
+        "unsupported voice format {spec:?}"
     );
     let samples = reader
         .into_samples::<i16>()
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((spec.sample_rate, samples))
+    let channels = usize::from(spec.channels);
+    let mono = if channels == 1 {
+        samples
+    } else {
+        samples
+            .chunks_exact(channels)
+            .map(|frame| {
+                (frame.iter().map(|s| i32::from(*s)).sum::<i32>() / channels as i32) as i16
+            })
+            .collect()
+    };
+    Ok((spec.sample_rate, mono))
 }
 
 /// Resamples to 48 kHz with FFmpeg's resampler.

@@ -11,8 +11,10 @@ use shared::{
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use providers::{CallContext, Chain, Speech};
+
 use crate::{
-    speech::{narrate, Voice, SAMPLE_RATE},
+    speech::{narrate, SAMPLE_RATE},
     TtsConfig,
 };
 
@@ -31,6 +33,7 @@ pub struct SpeechWorker {
     pub db: PgPool,
     pub store: Arc<dyn MediaStore>,
     pub config: TtsConfig,
+    pub chain: Arc<Chain<Speech>>,
 }
 
 impl Handler for SpeechWorker {
@@ -39,14 +42,22 @@ impl Handler for SpeechWorker {
         if jobs::already_recorded(&self.db, "tts.narrations", job.run_id, job.attempt).await? {
             return Ok(());
         }
-        let voice = Voice {
-            espeak: self.config.espeak_path.clone(),
-            ffmpeg: self.config.ffmpeg_path.clone(),
-            language: job.language.clone(),
-            rate: self.config.words_per_minute,
+        let context = CallContext {
+            run_id: Some(job.run_id),
+            tenant: job.tenant.clone(),
+            service: SERVICE.to_owned(),
         };
         let scratch = tempfile::tempdir()?;
-        let narration = match narrate(&voice, &job.scenes, scratch.path()).await {
+        let narration = match narrate(
+            &self.chain,
+            &context,
+            &job.language,
+            &job.scenes,
+            &self.config.ffmpeg_path,
+            scratch.path(),
+        )
+        .await
+        {
             Ok(narration) => narration,
             Err(error) => {
                 return jobs::report_failure(
@@ -61,6 +72,7 @@ impl Handler for SpeechWorker {
             }
         };
         let key = self.store.put(narration.wav.into(), "wav").await?;
+        let voice = format!("{}/{}", narration.voices.join("+"), job.language);
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
         let inserted = sqlx::query(
@@ -71,7 +83,7 @@ impl Handler for SpeechWorker {
         .bind(job.run_id)
         .bind(&job.tenant)
         .bind(&job.language)
-        .bind(format!("espeak-ng:{}", job.language))
+        .bind(&voice)
         .bind(key.as_str())
         .bind(narration.duration_ms as i64)
         .bind(SAMPLE_RATE as i32)
@@ -83,8 +95,8 @@ impl Handler for SpeechWorker {
         if inserted == 1 {
             let body = serde_json::json!({
                 "attempt": job.attempt, "narration_id": id, "media_key": key, "duration_ms": narration.duration_ms,
-                "sample_rate": SAMPLE_RATE, "voice": format!("espeak-ng:{}", job.language), "cues": narration.cues,
-                "cost_micros": 0, "provider": "offline",
+                "sample_rate": SAMPLE_RATE, "voice": voice, "cues": narration.cues,
+                "cost_micros": narration.cost_micros, "provider": narration.voices.join("+"),
             });
             jobs::emit(&mut tx, SERVICE, "speech.completed", job.run_id, body).await?;
         }

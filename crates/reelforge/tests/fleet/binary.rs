@@ -563,14 +563,30 @@ async fn with_an_openai_compatible_server_configured_the_run_uses_its_story_and_
     assert_eq!(story_step["cost_micros"], 246, "{story_step}");
     assert_eq!(metadata["total_cost_micros"], 246);
 
-    let pool = sqlx::PgPool::connect(&sandbox.database_url).await?;
-    let usage: Vec<serde_json::Value> =
-        sqlx::query_scalar("SELECT envelope->'body' FROM fleet.outbox WHERE stream = 'usage'")
-            .fetch_all(&pool)
-            .await?;
-    assert_eq!(usage.len(), 1, "one usage entry per call");
-    assert_eq!(usage[0]["provider"], "openai-compatible");
-    assert_eq!(usage[0]["units"]["tokens_out"], 380);
+    // Usage goes to the `usage` stream; speech, images and moderation also tried OpenAI (its key is
+    // set) and were refused by the fake server, which only speaks chat completions.
+    let key = format!("{{{}:usage}}", sandbox.prefix);
+    let mut conn = redis::Client::open(redis_url())?
+        .get_multiplexed_async_connection()
+        .await?;
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(&key)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await?;
+    let usage: Vec<serde_json::Value> = entries
+        .ids
+        .iter()
+        .filter_map(|entry| entry.get::<String>("envelope"))
+        .filter_map(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .map(|envelope| envelope["body"].clone())
+        .filter(|body| body["capability"] == "text")
+        .collect();
+    assert_eq!(usage.len(), 1, "one usage entry per text call: {usage:?}");
+    assert_eq!(usage[0]["provider"], "openai");
+    assert_eq!(usage[0]["outcome"], "ok");
+    assert_eq!(usage[0]["units"]["output_tokens"], 380);
     assert_eq!(usage[0]["cost_micros"], 246);
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The whole fleet: every service's auth, OpenAPI and metrics in one process, and the binary's lifecycle.
 
 mod binary;
+mod creator;
 mod pipeline;
 mod surface;

@@ -1,0 +1,51 @@
+//! `GET <prefix>/admin/providers`: each chain of the service, its providers and their breakers.
+
+use std::sync::Arc;
+
+use axum::{extract::State, routing::get, Router};
+use shared::{
+    auth::{Principal, Role},
+    extract::Json,
+    ApiResult,
+};
+use utoipa::OpenApi as _;
+
+use crate::chain::{ChainView, Describe};
+
+#[derive(Clone)]
+struct Chains(Arc<Vec<Arc<dyn Describe>>>);
+
+/// The chains a service uses, under its prefix (operator role).
+pub fn router(prefix: &str, chains: Vec<Arc<dyn Describe>>) -> Router {
+    Router::new()
+        .route(&format!("{prefix}/admin/providers"), get(list))
+        .with_state(Chains(Arc::new(chains)))
+}
+
+/// The route's OpenAPI paths under `prefix`, to merge into a service's document.
+pub fn openapi(prefix: &str) -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    let paths = std::mem::take(&mut document.paths.paths);
+    document.paths.paths = paths
+        .into_iter()
+        .map(|(path, item)| (path.replacen("/PREFIX", prefix, 1), item))
+        .collect();
+    document
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list), components(schemas(ChainView, crate::chain::LinkView)))]
+struct ApiDoc;
+
+/// The provider chains of this service with each provider's circuit breaker state (operator).
+#[utoipa::path(get, path = "/PREFIX/admin/providers", security(("bearer" = [])),
+    responses((status = 200, body = [ChainView]), (status = 403, body = shared::error::ErrorBody)))]
+async fn list(
+    principal: Principal,
+    State(chains): State<Chains>,
+) -> ApiResult<Json<Vec<ChainView>>> {
+    principal.require(Role::Operator)?;
+    Ok(Json(
+        chains.0.iter().map(|chain| chain.describe()).collect(),
+    ))
+}

@@ -1,0 +1,24 @@
+//! The provider layer: every paid AI call goes through a chain of clients with retries, circuit
+//! breakers, a response cache, and one usage entry with exact cost per call.
+
+pub mod admin;
+pub mod cache;
+pub mod capability;
+pub mod catalogue;
+pub mod chain;
+pub mod client;
+pub mod clients;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod pricing;
+pub mod registry;
+pub mod schema;
+pub mod setup;
+pub mod usage;
+
+pub use capability::{Capability, Image, Moderation, Music, Speech, Text};
+pub use chain::{CallOptions, Chain, ChainError, Completed, Layer};
+pub use client::{Answer, CallError, Client, Units};
+pub use setup::Setup;
+pub use usage::{CallContext, UsageEntry};

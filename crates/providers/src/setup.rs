@@ -1,0 +1,113 @@
+//! Building a service's provider layer from the fleet context: configuration, prices, cache,
+//! usage emitter, metrics, and where keys come from.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use futures::FutureExt as _;
+use shared::{Context, Worker};
+
+use crate::{
+    cache::ResponseCache, chain::Layer, config::ProvidersConfig, metrics::ProviderMetrics,
+    pricing::PriceTable, usage::UsageSink,
+};
+
+/// Looks up an environment variable; tests pass their own instead of mutating the process's.
+pub type Env = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// The process environment, ignoring empty values.
+pub fn process_env() -> Env {
+    Arc::new(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+}
+
+/// The layer a service builds its chains on, and the worker that drains its usage emitter at shutdown.
+pub struct Setup {
+    pub config: ProvidersConfig,
+    pub layer: Layer,
+    pub env: Env,
+    pub drain: Worker,
+}
+
+impl Setup {
+    /// Reads `[providers]`, loads the price table, starts the usage emitter.
+    pub fn start(ctx: &Context) -> anyhow::Result<Setup> {
+        let config: ProvidersConfig = ctx.settings.section("providers")?;
+        config.validate()?;
+        let prices = match &config.prices_file {
+            Some(path) => PriceTable::load(path)?,
+            None => PriceTable::builtin()?,
+        };
+        let cache = (config.cache_ttl_secs > 0).then(|| {
+            ResponseCache::new(ctx.bus.clone(), Duration::from_secs(config.cache_ttl_secs))
+        });
+        let (usage, emitter) = UsageSink::start(ctx.bus.clone(), ctx.shutdown.clone());
+        let metrics = ctx.metrics.extension(ProviderMetrics::register)?;
+        let drain = async move {
+            emitter
+                .await
+                .map_err(|e| anyhow::anyhow!("usage emitter: {e}"))
+        }
+        .boxed();
+        Ok(Setup {
+            config,
+            layer: Layer {
+                prices: Arc::new(prices),
+                cache,
+                usage,
+                metrics,
+            },
+            env: process_env(),
+            drain,
+        })
+    }
+}
+
+/// A service's chains, built once per process on first use and shared by its routes and workers.
+pub struct Shared<T> {
+    cell: Mutex<Option<Built<T>>>,
+}
+
+struct Built<T> {
+    value: Arc<T>,
+    drain: Option<Worker>,
+}
+
+impl<T> Default for Shared<T> {
+    fn default() -> Self {
+        Self {
+            cell: Mutex::new(None),
+        }
+    }
+}
+
+impl<T> Shared<T> {
+    /// The chains, built by `build` on the layer of `ctx` the first time.
+    pub fn get(
+        &self,
+        ctx: &Context,
+        build: impl FnOnce(&Setup) -> anyhow::Result<T>,
+    ) -> anyhow::Result<Arc<T>> {
+        let mut cell = self
+            .cell
+            .lock()
+            .map_err(|_| anyhow::anyhow!("provider setup lock poisoned"))?;
+        if let Some(built) = cell.as_ref() {
+            return Ok(built.value.clone());
+        }
+        let setup = Setup::start(ctx)?;
+        let value = Arc::new(build(&setup)?);
+        let Setup { drain, .. } = setup;
+        *cell = Some(Built {
+            value: value.clone(),
+            drain: Some(drain),
+        });
+        Ok(value)
+    }
+
+    /// The worker that drains the usage emitter at shutdown; given out once.
+    pub fn take_drain(&self) -> Option<Worker> {
+        self.cell.lock().ok()?.as_mut()?.drain.take()
+    }
+}

@@ -1,0 +1,109 @@
+//! Scripts through the provider layer: the structured request every provider answers, the schema
+//! the reply must match, and the offline writer that answers stories and copy without a network.
+
+use async_trait::async_trait;
+use providers::{
+    capability::{Text, TextReply, TextRequest},
+    client::{Answer, CallError, Client, Units},
+};
+use serde_json::{json, Value};
+
+use crate::{
+    copy,
+    generator::{generate, Script, StoryRequest, WORDS_PER_SECOND},
+};
+
+/// The task name of a story request.
+pub const STORY_TASK: &str = "story";
+
+/// The request for a script, readable by remote models (prompt) and the offline writer (params).
+pub fn story_request(request: &StoryRequest) -> anyhow::Result<TextRequest> {
+    let words = (f64::from(request.length_seconds) * WORDS_PER_SECOND).round();
+    let prompt = format!(
+        "Write a {genre} short-video script with a {tone} tone about: {topic}.\n\
+         Language: {language}. About {words} words of narration in total, split into scenes of 1-3 sentences; \
+         each scene has narration, an English visual description for an illustrator (no text in images) and a mood \
+         (calm, mysterious, tense, hopeful, melancholic or joyful). Add a title and per-platform posts with hashtags.",
+        genre = request.genre,
+        tone = request.tone,
+        topic = request.topic,
+        language = request.language,
+    );
+    Ok(TextRequest {
+        task: STORY_TASK.to_owned(),
+        params: serde_json::to_value(request)?,
+        system: "You write narrated scripts for short videos. Reply with JSON only.".to_owned(),
+        prompt,
+        schema_name: "script".to_owned(),
+        schema: script_schema(),
+        temperature: 0.8,
+        max_tokens: 4_000,
+    })
+}
+
+/// The JSON schema a script must match; empty strings and scene lists are refused here, so a
+/// provider's unusable reply is retried or falls back instead of reaching the pipeline.
+pub fn script_schema() -> Value {
+    let text = json!({ "type": "string", "minLength": 1 });
+    let post = json!({
+        "type": "object", "additionalProperties": false,
+        "required": ["title", "description", "hashtags", "caption"],
+        "properties": {
+            "title": text, "description": { "type": "string" },
+            "hashtags": { "type": "array", "items": { "type": "string" } }, "caption": { "type": "string" }
+        }
+    });
+    json!({
+        "type": "object", "additionalProperties": false,
+        "required": ["title", "language", "scenes", "metadata"],
+        "properties": {
+            "title": text,
+            "language": { "type": "string" },
+            "scenes": { "type": "array", "minItems": 1, "items": {
+                "type": "object", "additionalProperties": false, "required": ["narration", "visual", "mood"],
+                "properties": { "narration": text, "visual": text, "mood": { "type": "string" } }
+            }},
+            "metadata": { "type": "object", "additionalProperties": false, "required": ["youtube", "tiktok", "instagram", "facebook"],
+                "properties": { "youtube": post, "tiktok": post, "instagram": post, "facebook": post } }
+        }
+    })
+}
+
+/// The built-in writer: seeded templates for stories and every copy kind; free, no network.
+pub struct OfflineWriter;
+
+#[async_trait]
+impl Client<Text> for OfflineWriter {
+    fn provider(&self) -> &str {
+        "offline"
+    }
+
+    fn model(&self) -> &str {
+        "templates"
+    }
+
+    fn paid(&self) -> bool {
+        false
+    }
+
+    async fn call(&self, request: &TextRequest) -> Result<Answer<TextReply>, CallError> {
+        let json = if request.task == STORY_TASK {
+            let story: StoryRequest =
+                serde_json::from_value(request.params.clone()).map_err(|e| CallError::Refused {
+                    detail: format!("not a story request: {e}"),
+                })?;
+            let script: Script = tokio::task::spawn_blocking(move || generate(&story))
+                .await
+                .map_err(|e| CallError::transient(format!("offline writer: {e}")))?;
+            serde_json::to_value(script).map_err(|e| CallError::invalid(e.to_string()))?
+        } else if let Some(kind) = request.task.strip_prefix(copy::TASK_PREFIX) {
+            copy::offline::write(kind, &request.params)
+                .map_err(|detail| CallError::Refused { detail })?
+        } else {
+            return Err(CallError::Refused {
+                detail: format!("the offline writer has no task `{}`", request.task),
+            });
+        };
+        Ok(Answer::new(TextReply { json }, Units::default()))
+    }
+}
