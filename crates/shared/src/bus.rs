@@ -58,6 +58,15 @@ pub trait Handler: Send + Sync + 'static {
     fn handle(&self, delivery: &Delivery) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
+/// Handles deliveries many at a time (one database round trip per batch, say); returning `Ok` acks
+/// every delivery of the batch in one command, an error leaves them all pending for a retry.
+pub trait BatchHandler: Send + Sync + 'static {
+    fn handle_batch(
+        &self,
+        deliveries: &[Delivery],
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
 /// Depth figures of one stream and consumer group, for metrics.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StreamStats {
@@ -297,6 +306,7 @@ impl Bus {
             group: group.to_owned(),
             name: name.to_owned(),
             reclaim_idle: Duration::from_millis(self.inner.config.reclaim_idle_ms),
+            batch: self.inner.config.batch,
         }
     }
 }
@@ -329,6 +339,111 @@ pub struct Consumer {
     group: String,
     name: String,
     reclaim_idle: Duration,
+    batch: usize,
+}
+
+/// How a consumer hands a read batch to its handler.
+trait Dispatch: Send + Sync {
+    fn dispatch(
+        &self,
+        consumer: &Consumer,
+        conn: &ConnectionManager,
+        key: &str,
+        batch: Vec<(StreamId, u64)>,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// Each entry to [`Handler::handle`], concurrently, acked one by one.
+struct EachEntry<H>(Arc<H>);
+
+impl<H: Handler> Dispatch for EachEntry<H> {
+    async fn dispatch(
+        &self,
+        consumer: &Consumer,
+        conn: &ConnectionManager,
+        key: &str,
+        batch: Vec<(StreamId, u64)>,
+    ) {
+        let work = batch.into_iter().map(|(entry, deliveries)| {
+            let handler = self.0.clone();
+            let mut conn = conn.clone();
+            async move {
+                consumer
+                    .process(&*handler, &mut conn, key, entry, deliveries)
+                    .await
+            }
+        });
+        futures::future::join_all(work).await;
+    }
+}
+
+/// The whole batch to [`BatchHandler::handle_batch`], acked in one command.
+struct WholeBatch<H>(H);
+
+impl<H: BatchHandler> Dispatch for WholeBatch<H> {
+    async fn dispatch(
+        &self,
+        consumer: &Consumer,
+        conn: &ConnectionManager,
+        key: &str,
+        batch: Vec<(StreamId, u64)>,
+    ) {
+        let mut conn = conn.clone();
+        let max = consumer.bus.config().max_deliveries;
+        let mut deliveries = Vec::with_capacity(batch.len());
+        for (entry, count) in batch {
+            let body: String = entry.get(ENVELOPE_FIELD).unwrap_or_default();
+            match decode(&entry) {
+                Ok(_) if count > max => {
+                    consumer
+                        .dead_letter(
+                            &mut conn,
+                            key,
+                            &entry.id,
+                            &body,
+                            count,
+                            "delivery limit reached",
+                        )
+                        .await;
+                }
+                Ok(envelope) => deliveries.push(Delivery {
+                    entry_id: entry.id.clone(),
+                    deliveries: count,
+                    envelope,
+                }),
+                Err(error) => {
+                    consumer
+                        .dead_letter(
+                            &mut conn,
+                            key,
+                            &entry.id,
+                            &body,
+                            count,
+                            &format!("{error:#}"),
+                        )
+                        .await;
+                }
+            }
+        }
+        if deliveries.is_empty() {
+            return;
+        }
+        match self.0.handle_batch(&deliveries).await {
+            Ok(()) => {
+                let ids: Vec<&str> = deliveries.iter().map(|d| d.entry_id.as_str()).collect();
+                let acked: redis::RedisResult<u64> = conn.xack(key, &consumer.group, &ids).await;
+                if let Err(error) = acked {
+                    tracing::warn!(error = %error, "batch ack failed; the entries will be redelivered");
+                }
+            }
+            Err(error) => tracing::warn!(
+                stream = %consumer.stream,
+                entries = deliveries.len(),
+                error = format!("{error:#}"),
+                "batch handler failed; the entries will be retried after the reclaim timeout"
+            ),
+        }
+    }
 }
 
 impl Consumer {
@@ -338,13 +453,35 @@ impl Consumer {
         self
     }
 
+    /// Entries read (or reclaimed) at once; the bus's `batch` setting by default.
+    pub fn batch_size(mut self, entries: usize) -> Self {
+        self.batch = entries.max(1);
+        self
+    }
+
     /// Processes deliveries until `shutdown` is cancelled, then finishes the batch in hand and returns.
     pub async fn run<H: Handler>(
         self,
         handler: H,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let handler = Arc::new(handler);
+        self.drive(EachEntry(Arc::new(handler)), shutdown).await
+    }
+
+    /// Like [`Consumer::run`], handing each read batch to `handler` whole.
+    pub async fn run_batches<H: BatchHandler>(
+        self,
+        handler: H,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        self.drive(WholeBatch(handler), shutdown).await
+    }
+
+    async fn drive(
+        self,
+        dispatch: impl Dispatch,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
         let config = self.bus.config().clone();
         let key = self.bus.stream_key(&self.stream);
         let block = Duration::from_millis(config.block_ms);
@@ -365,30 +502,18 @@ impl Consumer {
         while !shutdown.is_cancelled() {
             let batch = if last_reclaim.elapsed() >= self.reclaim_idle.min(Duration::from_secs(5)) {
                 last_reclaim = tokio::time::Instant::now();
-                self.reclaim(&mut conn, &key, config.batch).await
+                self.reclaim(&mut conn, &key, self.batch).await
             } else {
                 Ok(Vec::new())
             };
             let batch = match batch {
                 Ok(batch) if !batch.is_empty() => Ok(batch),
-                Ok(_) => self.read_new(&mut conn, &key, config.batch, block).await,
+                Ok(_) => self.read_new(&mut conn, &key, self.batch, block).await,
                 Err(e) => Err(e),
             };
             match batch {
-                Ok(batch) => {
-                    let this = &self;
-                    let work = batch.into_iter().map(|(entry, deliveries)| {
-                        let handler = handler.clone();
-                        let mut conn = conn.clone();
-                        let key = key.clone();
-                        async move {
-                            this.process(&*handler, &mut conn, &key, entry, deliveries)
-                                .await
-                        }
-                    });
-                    // Run to completion even when shutdown arrives mid-batch: that is the drain.
-                    futures::future::join_all(work).await;
-                }
+                // Run to completion even when shutdown arrives mid-batch: that is the drain.
+                Ok(batch) => dispatch.dispatch(&self, &conn, &key, batch).await,
                 Err(error) => {
                     tracing::warn!(stream = %self.stream, error = format!("{error:#}"), "bus read failed");
                     tokio::select! {

@@ -1,0 +1,140 @@
+//! Monthly cost quotas: a tenant's plan (starter when none is set), its spend this month, and the
+//! notifications when spend crosses 80 %, 95 % and 100 % of the quota (stored and emitted as events).
+
+use chrono::{Datelike as _, NaiveDate, Utc};
+use serde::Serialize;
+use shared::{bus::Envelope, outbox};
+use sqlx::PgConnection;
+use utoipa::ToSchema;
+
+/// The plan of a tenant without one.
+pub const DEFAULT_PLAN: &str = "starter";
+/// Percentages of the quota that raise a notification.
+const THRESHOLDS: [i64; 3] = [80, 95, 100];
+
+/// A notification stored and emitted as a `billing.notification` event.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Notice {
+    pub tenant: String,
+    pub kind: String,
+    pub detail: String,
+}
+
+/// Where a tenant stands against its plan this month.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct QuotaStatus {
+    pub tenant: String,
+    pub plan: String,
+    pub monthly_quota_micros: i64,
+    pub spent_micros: i64,
+    pub requests_per_minute: i32,
+}
+
+impl QuotaStatus {
+    pub fn exhausted(&self) -> bool {
+        self.spent_micros >= self.monthly_quota_micros
+    }
+
+    /// The refusal naming the quota.
+    pub fn refusal(&self) -> String {
+        format!(
+            "the monthly cost quota of plan `{}` ({}) is used up for tenant `{}` ({} spent this month); upgrade the plan or wait for next month",
+            self.plan,
+            dollars(self.monthly_quota_micros),
+            self.tenant,
+            dollars(self.spent_micros)
+        )
+    }
+}
+
+/// `$12.345678` from micro-dollars.
+pub fn dollars(micros: i64) -> String {
+    format!("${}.{:06}", micros / 1_000_000, (micros % 1_000_000).abs())
+}
+
+/// The first day of the current UTC month.
+pub fn this_month() -> NaiveDate {
+    let today = Utc::now().date_naive();
+    today.with_day(1).unwrap_or(today)
+}
+
+/// The tenant's plan and spend this month.
+pub async fn status(db: &mut PgConnection, tenant: &str) -> sqlx::Result<QuotaStatus> {
+    sqlx::query_as::<_, QuotaStatus>(
+        "SELECT $1::text AS tenant, p.name AS plan, p.monthly_quota_micros, p.requests_per_minute,
+                COALESCE((SELECT cost_micros FROM billing.monthly_charges WHERE tenant = $1 AND month = $2), 0)::int8 AS spent_micros
+         FROM billing.plans p
+         WHERE p.name = COALESCE((SELECT plan FROM billing.tenant_plans WHERE tenant = $1), $3)",
+    )
+    .bind(tenant)
+    .bind(this_month())
+    .bind(DEFAULT_PLAN)
+    .fetch_one(db)
+    .await
+}
+
+/// Stores (once per tenant, month and threshold) and emits a notification for every threshold the
+/// tenants' spend has crossed; returns the new ones.
+pub async fn note_crossings(
+    tx: &mut PgConnection,
+    tenants: &[String],
+) -> anyhow::Result<Vec<Notice>> {
+    let month = this_month();
+    let mut notices = Vec::new();
+    for tenant in tenants {
+        let quota = status(tx, tenant).await?;
+        if quota.monthly_quota_micros <= 0 {
+            continue;
+        }
+        for threshold in THRESHOLDS {
+            if i128::from(quota.spent_micros) * 100
+                < i128::from(quota.monthly_quota_micros) * i128::from(threshold)
+            {
+                break;
+            }
+            let notice = Notice {
+                tenant: tenant.clone(),
+                kind: format!("quota_{threshold}"),
+                detail: format!(
+                    "tenant `{tenant}` has used {threshold} % of the monthly cost quota of plan `{}`: {} of {}",
+                    quota.plan,
+                    dollars(quota.spent_micros),
+                    dollars(quota.monthly_quota_micros)
+                ),
+            };
+            if store(tx, month, &notice).await? {
+                notices.push(notice);
+            }
+        }
+    }
+    Ok(notices)
+}
+
+/// Stores `notice` unless this tenant already had its kind this month; emits it when new.
+pub async fn store(
+    tx: &mut PgConnection,
+    month: NaiveDate,
+    notice: &Notice,
+) -> anyhow::Result<bool> {
+    let id = uuid::Uuid::now_v7();
+    let inserted = sqlx::query(
+        "INSERT INTO billing.notifications (id, tenant, month, kind, detail) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant, month, kind) DO NOTHING",
+    )
+    .bind(id)
+    .bind(&notice.tenant)
+    .bind(month)
+    .bind(&notice.kind)
+    .bind(&notice.detail)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if inserted {
+        let mut envelope =
+            Envelope::new("billing.notification", None, serde_json::to_value(notice)?);
+        envelope.id = id;
+        outbox::enqueue(tx, "billing", "events", &envelope).await?;
+    }
+    Ok(inserted)
+}

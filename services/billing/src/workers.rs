@@ -1,0 +1,70 @@
+//! Billing's background work: ledger ingestion from the `usage` stream, releasing expired leases,
+//! and keeping the published rate limits in Redis current.
+
+use std::time::Duration;
+
+use futures::FutureExt as _;
+use shared::{Context, Worker};
+
+use crate::{budgets, ledger::LedgerWriter, plans};
+
+/// Consumes `usage` in batches of `batch` entries.
+pub fn ingest(ctx: &Context, writer: LedgerWriter, batch: usize) -> Worker {
+    let consumer = ctx
+        .bus
+        .consumer(
+            "usage",
+            "billing",
+            &format!("billing-{}", uuid::Uuid::new_v4().simple()),
+        )
+        .batch_size(batch);
+    consumer.run_batches(writer, ctx.shutdown.clone()).boxed()
+}
+
+/// Releases leases past their expiry every `interval_ms`.
+pub fn sweep_leases(ctx: &Context, interval_ms: u64) -> Worker {
+    let (db, shutdown) = (ctx.db.clone(), ctx.shutdown.clone());
+    async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(interval_ms));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                _ = tick.tick() => {}
+            }
+            match budgets::expire(&db).await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "released expired budget reservations"),
+                Err(error) => {
+                    tracing::warn!(error = %error, "could not release expired reservations")
+                }
+            }
+        }
+    }
+    .boxed()
+}
+
+/// Publishes the plans' request limits at start and every minute (Redis may have been flushed).
+pub fn publish_limits(ctx: &Context) -> Worker {
+    let state = plans::PlanState {
+        db: ctx.db.clone(),
+        bus: ctx.bus.clone(),
+    };
+    let shutdown = ctx.shutdown.clone();
+    async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                _ = tick.tick() => {}
+            }
+            if let Err(error) = plans::publish_limits(&state).await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "could not publish rate limits"
+                );
+            }
+        }
+    }
+    .boxed()
+}
