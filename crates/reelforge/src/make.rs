@@ -64,9 +64,11 @@ impl Fleet {
             }
             let (_, signer) = shared::auth::Authenticator::from_config(&settings.config)?;
             let signer = signer.context("set REELFORGE_TOKEN: this fleet holds no signing key")?;
+            // A service token: this command polls the run several times a second, which a
+            // tenant's per-minute request limit is not meant for.
             signer.issue(
                 "reelforge-make",
-                Role::Operator,
+                Role::Service,
                 Some("default"),
                 Duration::from_secs(6 * 3600),
             )

@@ -4,6 +4,7 @@ use std::{
     fmt,
     net::SocketAddr,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use anyhow::Context as _;
@@ -55,6 +56,36 @@ pub struct BusConfig {
     pub max_len: u64,
 }
 
+/// The per-tenant request limit every public route enforces (see `rate_limit`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    /// Length of the sliding window.
+    pub window_secs: u64,
+    /// Requests per window for a tenant the billing service has set no limit for.
+    pub default_per_window: u64,
+    /// How long a check may wait for Redis before the in-process limiter decides instead.
+    pub redis_timeout_ms: u64,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window_secs: 60,
+            default_per_window: 50,
+            redis_timeout_ms: 50,
+        }
+    }
+}
+
+impl RateLimitConfig {
+    pub fn window(&self) -> Duration {
+        Duration::from_secs(self.window_secs)
+    }
+}
+
 /// Where media bytes live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -91,6 +122,8 @@ pub struct Config {
     pub jwks_file: Option<PathBuf>,
     pub bus: BusConfig,
     pub storage: StorageConfig,
+    #[serde(default)]
+    pub rate_limit: RateLimitConfig,
 }
 
 /// The merged configuration sources, kept so each service can read its own `[services.<name>]` table.
@@ -183,6 +216,18 @@ fn validate(config: &Config) -> anyhow::Result<()> {
     anyhow::ensure!(
         config.bus.batch >= 1,
         "configuration key `bus.batch`: must be at least 1"
+    );
+    anyhow::ensure!(
+        config.rate_limit.window_secs >= 1,
+        "configuration key `rate_limit.window_secs`: must be at least 1"
+    );
+    anyhow::ensure!(
+        config.rate_limit.default_per_window >= 1,
+        "configuration key `rate_limit.default_per_window`: must be at least 1"
+    );
+    anyhow::ensure!(
+        config.rate_limit.redis_timeout_ms >= 1,
+        "configuration key `rate_limit.redis_timeout_ms`: must be at least 1"
     );
     anyhow::ensure!(
         config.database_url.expose().starts_with("postgres://")

@@ -34,6 +34,7 @@ use crate::{
     metrics::{self, Metrics},
     outbox::Relay,
     queue_admin,
+    rate_limit::{self, RateLimitState, RateLimiter},
     storage::{self, MediaStore},
     telemetry,
 };
@@ -168,6 +169,14 @@ pub fn app(ctx: &Context, services: &[Arc<dyn Service>]) -> anyhow::Result<Route
         pool: ctx.db.clone(),
         max_body_bytes: ctx.config().max_body_bytes,
     };
+    let rate_limit = RateLimitState {
+        limiter: Arc::new(RateLimiter::new(
+            ctx.bus.clone(),
+            ctx.config().rate_limit.clone(),
+            &ctx.metrics,
+        )?),
+        auth: ctx.auth.clone(),
+    };
     Ok(api
         .merge(readiness.router())
         .route("/metrics", get(render_metrics).with_state(ctx.clone()))
@@ -175,6 +184,8 @@ pub fn app(ctx: &Context, services: &[Arc<dyn Service>]) -> anyhow::Result<Route
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(from_fn_with_state(ctx.metrics.clone(), metrics::track_http))
         .layer(from_fn_with_state(idempotency, idempotency::layer))
+        // Outside idempotency, so a denied request neither claims nor replays a key.
+        .layer(from_fn_with_state(rate_limit, rate_limit::layer))
         .layer(Extension(ctx.auth.clone()))
         .layer(DefaultBodyLimit::max(ctx.config().max_body_bytes))
         .layer(CatchPanicLayer::custom(|_| {

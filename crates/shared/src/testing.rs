@@ -38,6 +38,9 @@ pub fn isolated_settings(
         ("jwt_secret", Value::from(format!("test-secret-{id}"))),
         ("bus.prefix", Value::from(format!("test-{id}"))),
         ("shutdown_grace_secs", Value::from(10)),
+        // Tests fire many requests as one tenant, and billing publishes its plans' limits (which
+        // win over any configured default); tests about rate limits enable the layer themselves.
+        ("rate_limit.enabled", Value::from(false)),
     ];
     overrides.extend(extra.iter().cloned());
     Settings::with_overrides(&overrides)

@@ -36,7 +36,9 @@ impl Sandbox {
             .env("DATABASE_URL", &self.database_url)
             .env("REDIS_URL", redis_url())
             .env("REELFORGE_BUS__PREFIX", &self.prefix)
-            .env("REELFORGE_DATA_DIR", self.dir.path().join("data"));
+            .env("REELFORGE_DATA_DIR", self.dir.path().join("data"))
+            // These tests poll runs quickly; rate limits have tests of their own.
+            .env("REELFORGE_RATE_LIMIT__ENABLED", "false");
         command
     }
 

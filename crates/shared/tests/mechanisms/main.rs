@@ -3,6 +3,7 @@
 mod bus;
 mod http;
 mod outbox;
+mod rate_limit;
 mod s3;
 
 use shared::{bus::Bus, config::BusConfig};
