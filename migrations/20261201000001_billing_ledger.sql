@@ -24,7 +24,7 @@ CREATE TABLE billing.ledger (
     cache_hit     BOOLEAN     NOT NULL DEFAULT false,
     recorded_at   TIMESTAMPTZ NOT NULL DEFAULT now()
 );
-CREATE INDEX ledger_tenant_at ON billing.ledger (tenant, at);
+-- Reads by tenant and period go to the rollups; the ledger is indexed only for a run's calls.
 CREATE INDEX ledger_run ON billing.ledger (run_id) WHERE run_id IS NOT NULL;
 
 -- Rollups: `period` is the UTC day (daily) or the first day of the UTC month (monthly).

@@ -160,6 +160,7 @@ async fn main() -> anyhow::Result<()> {
         cache: Some(ResponseCache::new(bus.clone(), Duration::from_secs(300))),
         usage,
         metrics: Arc::new(ProviderMetrics::register(&prometheus::Registry::new())?),
+        budget: None,
     };
     let base_url = fake_provider().await?;
     let client: Arc<dyn Client<Text>> = Arc::new(OpenAiChat::new(Endpoint {

@@ -4,6 +4,8 @@ use bytes::Bytes;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::client::Units;
+
 /// A kind of paid AI call: its name and the request and reply every client of it speaks.
 pub trait Capability: Send + Sync + 'static {
     /// `text`, `speech`, `image`, `music` or `moderation`.
@@ -14,6 +16,11 @@ pub trait Capability: Send + Sync + 'static {
     /// Checks a reply against its request (a JSON schema, say); an error is invalid output.
     fn check(_request: &Self::Request, _reply: &Self::Reply) -> Result<(), String> {
         Ok(())
+    }
+
+    /// What a call for `request` will likely consume at most, for budget reservations.
+    fn estimate(_request: &Self::Request) -> Units {
+        Units::default()
     }
 }
 
@@ -71,6 +78,16 @@ impl Capability for Text {
     fn check(request: &TextRequest, reply: &TextReply) -> Result<(), String> {
         crate::schema::validate(&request.schema, &reply.json)
     }
+
+    /// About four characters a token in, the whole `max_tokens` out.
+    fn estimate(request: &TextRequest) -> Units {
+        let prompt = request.system.len() + request.prompt.len() + request.schema.to_string().len();
+        Units {
+            input_tokens: (prompt as u64).div_ceil(4),
+            output_tokens: u64::from(request.max_tokens),
+            ..Units::default()
+        }
+    }
 }
 
 /// One phrase to speak.
@@ -108,6 +125,13 @@ impl Capability for Speech {
     type Request = SpeechRequest;
     type Reply = SpeechReply;
 
+    fn estimate(request: &SpeechRequest) -> Units {
+        Units {
+            characters: request.text.chars().count() as u64,
+            ..Units::default()
+        }
+    }
+
     fn check(_request: &SpeechRequest, reply: &SpeechReply) -> Result<(), String> {
         if reply.wav.len() < 44 || !reply.wav.starts_with(b"RIFF") {
             return Err("the audio is not a WAV file".to_owned());
@@ -115,6 +139,9 @@ impl Capability for Speech {
         Ok(())
     }
 }
+
+/// Output tokens of a high-quality 1024×1024 `gpt-image-1` image, the most one image is billed.
+pub const IMAGE_OUTPUT_TOKENS: u64 = 4_160;
 
 /// One still image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,6 +168,17 @@ impl Capability for Image {
     const NAME: &'static str = "image";
     type Request = ImageRequest;
     type Reply = ImageReply;
+
+    /// One image; for models priced by tokens (`gpt-image-1`), its prompt and at most the output
+    /// tokens of a high-quality square image.
+    fn estimate(request: &ImageRequest) -> Units {
+        Units {
+            images: 1,
+            input_tokens: (request.prompt.len() as u64).div_ceil(4),
+            output_tokens: IMAGE_OUTPUT_TOKENS,
+            ..Units::default()
+        }
+    }
 
     fn check(_request: &ImageRequest, reply: &ImageReply) -> Result<(), String> {
         match sniff_image(&reply.image) {
@@ -184,6 +222,13 @@ impl Capability for Music {
     const NAME: &'static str = "music";
     type Request = MusicRequest;
     type Reply = MusicReply;
+
+    fn estimate(request: &MusicRequest) -> Units {
+        Units {
+            millis: u64::from(request.duration_ms),
+            ..Units::default()
+        }
+    }
 
     fn check(_request: &MusicRequest, reply: &MusicReply) -> Result<(), String> {
         if reply.audio.is_empty() {

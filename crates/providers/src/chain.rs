@@ -12,6 +12,7 @@ use serde::Serialize;
 use shared::breaker::CircuitBreaker;
 
 use crate::{
+    budget::{BudgetGate, Lease},
     cache::{Cached, ResponseCache},
     capability::Capability,
     client::{CallError, Client, Units},
@@ -20,13 +21,15 @@ use crate::{
     usage::{CallContext, UsageEntry, UsageSink},
 };
 
-/// What every chain of a process shares: prices, cache, usage sink, metrics.
+/// What every chain of a process shares: prices, cache, usage sink, metrics, budget gate.
 #[derive(Clone)]
 pub struct Layer {
     pub prices: Arc<PriceTable>,
     pub cache: Option<ResponseCache>,
     pub usage: UsageSink,
     pub metrics: Arc<ProviderMetrics>,
+    /// Reserves with billing before each paid call; `None` when billing is not configured.
+    pub budget: Option<Arc<BudgetGate>>,
 }
 
 /// How hard a chain tries.
@@ -171,6 +174,13 @@ impl<C: Capability> Chain<C> {
                     failures.push(format!("{provider}: circuit open"));
                     break;
                 }
+                let lease = match self.reserve(context, link, request).await {
+                    Ok(lease) => lease,
+                    Err(refusal) => {
+                        failures.push(format!("{provider}: {refusal}"));
+                        break;
+                    }
+                };
                 tries += 1;
                 budget -= 1;
                 attempts += 1;
@@ -181,6 +191,9 @@ impl<C: Capability> Chain<C> {
                 };
                 let (cost, priced) = self.price(&provider, &model, &attempt.units);
                 spent += cost;
+                if let (Some(gate), Some(lease)) = (&self.layer.budget, lease) {
+                    gate.close(lease, cost).await;
+                }
                 let outcome = attempt
                     .result
                     .as_ref()
@@ -254,6 +267,24 @@ impl<C: Capability> Chain<C> {
             failures,
             cost_micros: spent,
         })
+    }
+
+    /// Holds the estimated cost of a paid call with billing; free providers need no reservation.
+    async fn reserve(
+        &self,
+        context: &CallContext,
+        link: &Link<C>,
+        request: &C::Request,
+    ) -> Result<Option<Lease>, String> {
+        let Some(gate) = &self.layer.budget else {
+            return Ok(None);
+        };
+        if !link.client.paid() {
+            return Ok(None);
+        }
+        let provider = link.client.provider();
+        let (estimate, _) = self.price(provider, link.client.model(), &C::estimate(request));
+        gate.reserve(context, provider, estimate).await.map(Some)
     }
 
     fn cache_for(&self, options: CallOptions) -> Option<ResponseCache> {

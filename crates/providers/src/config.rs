@@ -27,6 +27,10 @@ pub struct ProvidersConfig {
     pub timeout_ms: u64,
     pub max_attempts: u32,
     pub breaker: BreakerConfig,
+    /// The billing service paid calls reserve their estimate with; unset, budgets are not checked.
+    pub billing: shared::peer::PeerConfig,
+    /// How long a reservation is held for a call that never reports back.
+    pub reservation_lease_secs: u64,
     pub text: ChainConfig,
     pub speech: ChainConfig,
     pub image: ChainConfig,
@@ -47,6 +51,8 @@ impl Default for ProvidersConfig {
             timeout_ms: 120_000,
             max_attempts: 3,
             breaker: BreakerConfig::default(),
+            billing: shared::peer::PeerConfig::default(),
+            reservation_lease_secs: 600,
             text: ChainConfig::default(),
             speech: ChainConfig::default(),
             image: ChainConfig::default(),

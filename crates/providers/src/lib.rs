@@ -2,6 +2,7 @@
 //! breakers, a response cache, and one usage entry with exact cost per call.
 
 pub mod admin;
+pub mod budget;
 pub mod cache;
 pub mod capability;
 pub mod catalogue;

@@ -10,8 +10,8 @@ use futures::FutureExt as _;
 use shared::{Context, Worker};
 
 use crate::{
-    cache::ResponseCache, chain::Layer, config::ProvidersConfig, metrics::ProviderMetrics,
-    pricing::PriceTable, usage::UsageSink,
+    budget::BudgetGate, cache::ResponseCache, chain::Layer, config::ProvidersConfig,
+    metrics::ProviderMetrics, pricing::PriceTable, usage::UsageSink,
 };
 
 /// Looks up an environment variable; tests pass their own instead of mutating the process's.
@@ -44,6 +44,8 @@ impl Setup {
         });
         let (usage, emitter) = UsageSink::start(ctx.bus.clone(), ctx.shutdown.clone());
         let metrics = ctx.metrics.extension(ProviderMetrics::register)?;
+        let budget = shared::peer::Peer::from_config(ctx, &config.billing, "provider-layer")?
+            .map(|billing| Arc::new(BudgetGate::new(billing, config.reservation_lease_secs)));
         let drain = async move {
             emitter
                 .await
@@ -57,6 +59,7 @@ impl Setup {
                 cache,
                 usage,
                 metrics,
+                budget,
             },
             env: process_env(),
             drain,

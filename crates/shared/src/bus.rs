@@ -392,9 +392,10 @@ impl<H: BatchHandler> Dispatch for WholeBatch<H> {
         let max = consumer.bus.config().max_deliveries;
         let mut deliveries = Vec::with_capacity(batch.len());
         for (entry, count) in batch {
-            let body: String = entry.get(ENVELOPE_FIELD).unwrap_or_default();
+            let body = || entry.get::<String>(ENVELOPE_FIELD).unwrap_or_default();
             match decode(&entry) {
                 Ok(_) if count > max => {
+                    let body = body();
                     consumer
                         .dead_letter(
                             &mut conn,
@@ -412,6 +413,7 @@ impl<H: BatchHandler> Dispatch for WholeBatch<H> {
                     envelope,
                 }),
                 Err(error) => {
+                    let body = body();
                     consumer
                         .dead_letter(
                             &mut conn,

@@ -60,15 +60,16 @@ impl Alerts {
     ) -> anyhow::Result<Vec<Notice>> {
         let today = Utc::now().date_naive();
         let mut notices = Vec::new();
-        for tenant in tenants {
-            let (spent, calls, failures): (i64, i64, i64) = sqlx::query_as(
-                "SELECT COALESCE(sum(cost_micros), 0)::int8, COALESCE(sum(calls), 0)::int8, COALESCE(sum(failures), 0)::int8
-                 FROM billing.daily_rollups WHERE period = $1 AND tenant = $2",
-            )
-            .bind(today)
-            .bind(tenant)
-            .fetch_one(&mut *tx)
-            .await?;
+        let figures: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT tenant, sum(cost_micros)::int8, sum(calls)::int8, sum(failures)::int8
+             FROM billing.daily_rollups WHERE period = $1 AND tenant = ANY($2) GROUP BY tenant",
+        )
+        .bind(today)
+        .bind(tenants)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (tenant, spent, calls, failures) in figures {
+            let tenant = &tenant;
             let permille = if calls > 0 {
                 failures * 1000 / calls
             } else {

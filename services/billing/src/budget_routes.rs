@@ -78,6 +78,31 @@ pub async fn reserve(
     Ok((StatusCode::CREATED, Json(reservation)))
 }
 
+/// New work may start for this tenant.
+#[derive(Debug, Clone, serde::Serialize, ToSchema)]
+pub struct Admission {
+    pub tenant: String,
+    pub admitted: bool,
+}
+
+/// Whether a tenant may start new work: `402` naming the quota or budget that is used up.
+#[utoipa::path(get, path = "/v1/billing/tenants/{id}/admission", security(("bearer" = [])),
+    responses((status = 200, body = Admission), (status = 401, body = shared::error::ErrorBody),
+              (status = 402, body = shared::error::ErrorBody), (status = 403, body = shared::error::ErrorBody)))]
+pub async fn admission(
+    principal: Principal,
+    State(state): State<BudgetState>,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<Admission>> {
+    principal.require(Role::Viewer)?;
+    crate::plans::own_tenant(&principal, &tenant)?;
+    budgets::admit(&state.db, &tenant).await?;
+    Ok(Json(Admission {
+        tenant,
+        admitted: true,
+    }))
+}
+
 /// The real cost of the call a reservation was for.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

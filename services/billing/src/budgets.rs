@@ -141,6 +141,44 @@ pub async fn delete(db: &PgPool, id: Uuid) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Whether new work of `tenant` may start: refused, naming what, when its plan's quota or a tenant
+/// or global budget is used up. Provider budgets only steer calls to other providers.
+pub async fn admit(db: &PgPool, tenant: &str) -> Result<(), ApiError> {
+    let mut conn = db.acquire().await?;
+    let quota = quota::status(&mut conn, tenant).await?;
+    if quota.exhausted() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::PAYMENT_REQUIRED,
+            "quota_exhausted",
+            quota.refusal(),
+        ));
+    }
+    let exhausted = sqlx::query_as::<_, Budget>(&format!(
+        "SELECT {BUDGET_COLUMNS} FROM billing.budgets b {CURRENT_SPEND}
+         WHERE (b.scope = 'global' OR (b.scope = 'tenant' AND b.subject = $1))
+           AND COALESCE(s.settled_micros, 0) + COALESCE(s.reserved_micros, 0) >= b.limit_micros
+         ORDER BY b.scope, b.period LIMIT 1"
+    ))
+    .bind(tenant)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match exhausted {
+        Some(budget) => Err(ApiError::new(
+            axum::http::StatusCode::PAYMENT_REQUIRED,
+            "budget_exhausted",
+            format!(
+                "{} ({}) is used up: {} spent, {} reserved; new runs wait for the next {} period or an admin raising it",
+                budget.describe(),
+                dollars(budget.limit_micros),
+                dollars(budget.settled_micros),
+                dollars(budget.reserved_micros),
+                budget.period
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A request to hold `estimate_micros` of every budget that applies to a paid call.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -7,6 +7,8 @@ use serde::Deserialize;
 pub struct BillingConfig {
     /// Usage entries read from the stream and written per database round trip.
     pub ingest_batch: usize,
+    /// Consumers of the `usage` stream in this process: one reads while another writes.
+    pub ingest_consumers: usize,
     /// A tenant's spend in one UTC day above this raises a `daily_spend` notification.
     pub daily_spend_alert_micros: i64,
     /// Failed provider calls per thousand above this raise an `error_rate` notification…
@@ -24,7 +26,8 @@ pub struct BillingConfig {
 impl Default for BillingConfig {
     fn default() -> Self {
         Self {
-            ingest_batch: 1000,
+            ingest_batch: 5000,
+            ingest_consumers: 2,
             daily_spend_alert_micros: 200_000_000,
             error_rate_alert_permille: 50,
             error_rate_min_calls: 20,
@@ -40,6 +43,10 @@ impl BillingConfig {
         anyhow::ensure!(
             self.ingest_batch >= 1,
             "configuration key `services.billing.ingest_batch`: must be at least 1"
+        );
+        anyhow::ensure!(
+            (1..=16).contains(&self.ingest_consumers),
+            "configuration key `services.billing.ingest_consumers`: must be between 1 and 16"
         );
         anyhow::ensure!(
             self.reservation_ttl_secs >= 1

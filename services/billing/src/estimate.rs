@@ -144,6 +144,7 @@ pub async fn estimate(
             request.image.as_deref(),
             Units {
                 images: scenes,
+                output_tokens: scenes * providers::capability::IMAGE_OUTPUT_TOKENS,
                 ..Units::default()
             },
         )?,
@@ -162,7 +163,8 @@ pub async fn estimate(
         total_cost_micros: steps.iter().map(|s| s.cost_micros).sum(),
         steps,
         assumptions: format!(
-            "{CHARACTERS_PER_SECOND} narrated characters and {STORY_TOKENS_PER_SECOND} story tokens per second plus {STORY_PROMPT_TOKENS} prompt and {STORY_OVERHEAD_TOKENS} metadata tokens; one image per {SECONDS_PER_SCENE} s (at least 3); music billed per second of track; moderation free; no retries or cache hits"
+            "{CHARACTERS_PER_SECOND} narrated characters and {STORY_TOKENS_PER_SECOND} story tokens per second plus {STORY_PROMPT_TOKENS} prompt and {STORY_OVERHEAD_TOKENS} metadata tokens; one image per {SECONDS_PER_SCENE} s (at least 3), at most {} output tokens each where images are priced by tokens; music billed per second of track; moderation free; no retries or cache hits",
+            providers::capability::IMAGE_OUTPUT_TOKENS
         ),
     }))
 }

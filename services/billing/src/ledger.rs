@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use providers::usage::UsageEntry;
+use serde::Deserialize as _;
 use shared::bus::{BatchHandler, Delivery};
 use sqlx::PgPool;
 
@@ -19,7 +20,7 @@ impl BatchHandler for LedgerWriter {
     async fn handle_batch(&self, deliveries: &[Delivery]) -> anyhow::Result<()> {
         let mut entries = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
-            match serde_json::from_value::<UsageEntry>(delivery.envelope.body.clone()) {
+            match UsageEntry::deserialize(&delivery.envelope.body) {
                 Ok(entry) => entries.push(entry),
                 Err(error) => tracing::error!(
                     message_id = %delivery.envelope.id,
@@ -101,7 +102,8 @@ pub async fn record(
     Ok(tenants.into_iter().collect())
 }
 
-/// One round trip: new ledger rows, then the rollups and charges of exactly the rows inserted.
+/// One round trip: new ledger rows, then the rollups and charges of exactly the rows inserted. Rows
+/// are upserted in key order, so concurrent consumers lock them in the same order (no deadlocks).
 const INGEST: &str = r"
 WITH input AS (
     SELECT * FROM UNNEST($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
@@ -118,7 +120,8 @@ inserted AS (
                                 cost_micros, priced, latency_ms, outcome, cache_hit)
     SELECT * FROM input
     ON CONFLICT (usage_id) DO NOTHING
-    RETURNING *
+    RETURNING at, tenant, service, capability, provider, model, input_tokens, output_tokens,
+              characters, images, millis, cost_micros, outcome, cache_hit
 ),
 grouped AS (
     SELECT (at AT TIME ZONE 'UTC')::date AS day,
@@ -138,6 +141,7 @@ daily AS (
     SELECT day, tenant, service, capability, provider, model, calls, failures, cache_hits,
            input_tokens, output_tokens, characters, images, millis, cost_micros
     FROM grouped
+    ORDER BY day, tenant, service, capability, provider, model
     ON CONFLICT (period, tenant, service, capability, provider, model) DO UPDATE SET
         calls = r.calls + EXCLUDED.calls, failures = r.failures + EXCLUDED.failures,
         cache_hits = r.cache_hits + EXCLUDED.cache_hits,
@@ -153,6 +157,7 @@ monthly AS (
            sum(millis), sum(cost_micros)
     FROM grouped
     GROUP BY 1, 2, 3, 4, 5, 6
+    ORDER BY 1, 2, 3, 4, 5, 6
     ON CONFLICT (period, tenant, service, capability, provider, model) DO UPDATE SET
         calls = r.calls + EXCLUDED.calls, failures = r.failures + EXCLUDED.failures,
         cache_hits = r.cache_hits + EXCLUDED.cache_hits,
@@ -163,7 +168,7 @@ monthly AS (
 ),
 charges AS (
     INSERT INTO billing.monthly_charges AS c (tenant, month, cost_micros)
-    SELECT tenant, month, sum(cost_micros) FROM grouped GROUP BY 1, 2
+    SELECT tenant, month, sum(cost_micros) FROM grouped GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (tenant, month) DO UPDATE SET
         cost_micros = c.cost_micros + EXCLUDED.cost_micros, updated_at = now()
 )

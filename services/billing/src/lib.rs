@@ -1,7 +1,7 @@
 //! billing service: usage ledger and rollups, plans and quotas, published rate limits, budgets with
 //! reservations, anomaly alerts, the cost API and pre-flight estimates.
 
-mod alerts;
+pub mod alerts;
 mod budget_routes;
 pub mod budgets;
 pub mod config;
@@ -51,13 +51,13 @@ fn prices(ctx: &Context) -> anyhow::Result<PriceTable> {
     info(title = "reelforge billing", description = "Usage ledger, costs, plans, quotas, budgets and reservations."),
     paths(plans::list, plans::update, plans::tenant_plan, plans::set_tenant_plan, plans::tenant_quota,
           plans::notifications, costs::report, costs::top, estimate::estimate, budget_routes::list,
-          budget_routes::put, budget_routes::delete, budget_routes::reserve, budget_routes::settle,
+          budget_routes::put, budget_routes::delete, budget_routes::admission, budget_routes::reserve, budget_routes::settle,
           budget_routes::release),
     components(schemas(plans::Plan, plans::PlanInput, plans::TenantPlan, plans::Notification,
                        quota::QuotaStatus, costs::CostReport, costs::CostRow, costs::Spender,
                        estimate::EstimateRequest, estimate::Estimate, estimate::StepEstimate,
                        budgets::Budget, budgets::BudgetInput, budgets::ReserveInput, budgets::Reservation,
-                       budgets::Hold, budget_routes::SettleInput, shared::error::ErrorBody)),
+                       budgets::Hold, budget_routes::SettleInput, budget_routes::Admission, shared::error::ErrorBody)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -115,6 +115,10 @@ impl Service for BillingService {
                         get(budget_routes::list).put(budget_routes::put),
                     )
                     .route("/v1/billing/budgets/{id}", delete(budget_routes::delete))
+                    .route(
+                        "/v1/billing/tenants/{id}/admission",
+                        get(budget_routes::admission),
+                    )
                     .route("/v1/billing/reservations", post(budget_routes::reserve))
                     .route(
                         "/v1/billing/reservations/{id}/settle",
@@ -134,14 +138,18 @@ impl Service for BillingService {
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
         let config = settings(ctx)?;
-        let writer = ledger::LedgerWriter {
-            db: ctx.db.clone(),
-            alerts: alerts::Alerts::new(config.clone(), &ctx.metrics)?,
-        };
-        Ok(vec![
-            workers::ingest(ctx, writer, config.ingest_batch),
-            workers::sweep_leases(ctx, config.sweep_interval_ms),
-            workers::publish_limits(ctx),
-        ])
+        let alerts = alerts::Alerts::new(config.clone(), &ctx.metrics)?;
+        let mut workers: Vec<Worker> = (0..config.ingest_consumers)
+            .map(|_| {
+                let writer = ledger::LedgerWriter {
+                    db: ctx.db.clone(),
+                    alerts: alerts.clone(),
+                };
+                workers::ingest(ctx, writer, config.ingest_batch)
+            })
+            .collect();
+        workers.push(workers::sweep_leases(ctx, config.sweep_interval_ms));
+        workers.push(workers::publish_limits(ctx));
+        Ok(workers)
     }
 }

@@ -50,7 +50,8 @@ pub struct TenantPlan {
     pub plan: String,
 }
 
-fn own_tenant(principal: &Principal, tenant: &str) -> Result<(), ApiError> {
+/// Refuses a non-admin caller asking about another tenant.
+pub(crate) fn own_tenant(principal: &Principal, tenant: &str) -> Result<(), ApiError> {
     match principal.tenant_scope() {
         Some(own) if own != tenant => Err(ApiError::forbidden(format!(
             "tenant `{own}` cannot read tenant `{tenant}`"

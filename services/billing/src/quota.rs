@@ -60,16 +60,24 @@ pub fn this_month() -> NaiveDate {
 
 /// The tenant's plan and spend this month.
 pub async fn status(db: &mut PgConnection, tenant: &str) -> sqlx::Result<QuotaStatus> {
+    let mut statuses = statuses(db, &[tenant.to_owned()]).await?;
+    statuses.pop().ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Plans and spend this month of several tenants, in one query.
+pub async fn statuses(db: &mut PgConnection, tenants: &[String]) -> sqlx::Result<Vec<QuotaStatus>> {
     sqlx::query_as::<_, QuotaStatus>(
-        "SELECT $1::text AS tenant, p.name AS plan, p.monthly_quota_micros, p.requests_per_minute,
-                COALESCE((SELECT cost_micros FROM billing.monthly_charges WHERE tenant = $1 AND month = $2), 0)::int8 AS spent_micros
-         FROM billing.plans p
-         WHERE p.name = COALESCE((SELECT plan FROM billing.tenant_plans WHERE tenant = $1), $3)",
+        "SELECT t.tenant, p.name AS plan, p.monthly_quota_micros, p.requests_per_minute,
+                COALESCE(c.cost_micros, 0)::int8 AS spent_micros
+         FROM unnest($1::text[]) AS t(tenant)
+         LEFT JOIN billing.tenant_plans tp ON tp.tenant = t.tenant
+         JOIN billing.plans p ON p.name = COALESCE(tp.plan, $3)
+         LEFT JOIN billing.monthly_charges c ON c.tenant = t.tenant AND c.month = $2",
     )
-    .bind(tenant)
+    .bind(tenants)
     .bind(this_month())
     .bind(DEFAULT_PLAN)
-    .fetch_one(db)
+    .fetch_all(db)
     .await
 }
 
@@ -81,8 +89,8 @@ pub async fn note_crossings(
 ) -> anyhow::Result<Vec<Notice>> {
     let month = this_month();
     let mut notices = Vec::new();
-    for tenant in tenants {
-        let quota = status(tx, tenant).await?;
+    for quota in statuses(tx, tenants).await? {
+        let tenant = &quota.tenant;
         if quota.monthly_quota_micros <= 0 {
             continue;
         }

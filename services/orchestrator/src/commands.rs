@@ -26,7 +26,10 @@ pub struct CreatedRun {
 /// Starts a run: validates the request, stores the run and its first job in one transaction.
 #[utoipa::path(post, path = "/v1/runs", request_body = RunRequest, security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body")),
-    responses((status = 201, body = CreatedRun), (status = 400, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
+    responses((status = 201, body = CreatedRun), (status = 400, body = shared::error::ErrorBody),
+              (status = 402, body = shared::error::ErrorBody, description = "the tenant's quota or a budget is used up"),
+              (status = 422, body = shared::error::ErrorBody),
+              (status = 503, body = shared::error::ErrorBody, description = "billing is configured but cannot verify the budget")))]
 pub async fn create(
     principal: Principal,
     State(state): State<AppState>,
@@ -34,6 +37,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<CreatedRun>)> {
     principal.require(Role::Operator)?;
     let params = request.validate(&state.config.catalogue)?;
+    crate::admission::admit(state.billing.as_ref(), principal.tenant()).await?;
     let id = Uuid::now_v7();
     shared::telemetry::record_run_id(id);
     let mut tx = state.db.begin().await?;

@@ -1,5 +1,6 @@
 //! orchestrator service: owns pipeline runs, drives each run's DAG over Redis Streams.
 
+mod admission;
 mod commands;
 mod params;
 mod pipeline;
@@ -31,6 +32,8 @@ pub struct OrchestratorConfig {
     pub limits: Limits,
     #[serde(flatten)]
     pub catalogue: Catalogue,
+    /// The billing service asked before each run starts; unset, runs are not checked.
+    pub billing: shared::peer::PeerConfig,
 }
 
 /// What the orchestrator's handlers share.
@@ -39,6 +42,7 @@ pub struct AppState {
     pub db: PgPool,
     pub config: Arc<OrchestratorConfig>,
     pub shutdown: CancellationToken,
+    pub billing: Option<shared::peer::Peer>,
 }
 
 /// The orchestrator as a fleet service.
@@ -49,10 +53,13 @@ pub fn service() -> Arc<dyn Service> {
 }
 
 fn state(ctx: &Context) -> anyhow::Result<AppState> {
+    let config: OrchestratorConfig = ctx.settings.service("orchestrator")?;
+    let billing = shared::peer::Peer::from_config(ctx, &config.billing, "orchestrator")?;
     Ok(AppState {
         db: ctx.db.clone(),
-        config: Arc::new(ctx.settings.service("orchestrator")?),
+        config: Arc::new(config),
         shutdown: ctx.shutdown.clone(),
+        billing,
     })
 }
 

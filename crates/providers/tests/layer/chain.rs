@@ -7,29 +7,18 @@ use std::{
 
 use providers::{
     chain::{CallOptions, Chain, Link},
-    clients::openai_chat::{Endpoint, OpenAiChat},
     pricing::cost_micros,
-    Client, Text,
+    Text,
 };
-use shared::{
-    breaker::{BreakerConfig, CircuitBreaker},
-    config::Secret,
-};
+use shared::breaker::{BreakerConfig, CircuitBreaker};
 use wiremock::{
     matchers::{header, method, path},
     Mock, MockServer, ResponseTemplate,
 };
 
-use crate::support::{completion, context, link, policy, title_request, Harness, OfflineTitles};
-
-fn openai(server: &MockServer) -> anyhow::Result<Arc<dyn Client<Text>>> {
-    Ok(Arc::new(OpenAiChat::new(Endpoint {
-        provider: "openai".to_owned(),
-        base_url: format!("{}/v1", server.uri()),
-        api_key: Some(Secret::new("sk-test")),
-        model: "gpt-4o-mini".to_owned(),
-    })?))
-}
+use crate::support::{
+    completion, context, link, openai, policy, title_request, Harness, OfflineTitles,
+};
 
 fn ok_title(title: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(completion(

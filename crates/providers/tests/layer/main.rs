@@ -1,5 +1,6 @@
 //! The provider layer against fake servers speaking each provider's wire format, and real Redis.
 
+mod budget;
 mod chain;
 mod image_clients;
 mod registry;

@@ -22,6 +22,18 @@ use tokio_util::sync::CancellationToken;
 
 pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 
+/// The OpenAI chat client pointed at a fake server.
+pub fn openai(server: &wiremock::MockServer) -> anyhow::Result<Arc<dyn Client<Text>>> {
+    Ok(Arc::new(providers::clients::openai_chat::OpenAiChat::new(
+        providers::clients::openai_chat::Endpoint {
+            provider: "openai".to_owned(),
+            base_url: format!("{}/v1", server.uri()),
+            api_key: Some(shared::config::Secret::new("sk-test")),
+            model: "gpt-4o-mini".to_owned(),
+        },
+    )?))
+}
+
 /// A layer whose usage goes to a stream under a fresh prefix.
 pub struct Harness {
     pub bus: Bus,
@@ -53,6 +65,7 @@ impl Harness {
             cache: Some(ResponseCache::new(bus.clone(), Duration::from_secs(60))),
             usage,
             metrics,
+            budget: None,
         };
         Ok(Harness {
             bus,

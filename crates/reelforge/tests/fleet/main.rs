@@ -1,6 +1,7 @@
 //! The whole fleet: every service's auth, OpenAPI and metrics in one process, and the binary's lifecycle.
 
 mod binary;
+mod budgets;
 mod creator;
 mod pipeline;
 mod surface;
