@@ -30,7 +30,10 @@ openapi_dir="$(mktemp -d)"
 trap 'rm -rf "$openapi_dir"' EXIT
 "$CARGO_TARGET_DIR/debug/reelforge" openapi --out "$openapi_dir"
 for document in "$openapi_dir"/*.json; do
-  openapi-spec-validator "$document" >/dev/null
+  if ! report="$(openapi-spec-validator "$document" 2>&1)"; then
+    printf 'FAIL  openapi: %s\n%s\n' "$(basename "$document")" "$report" >&2
+    exit 1
+  fi
   printf 'PASS  openapi: %s\n' "$(basename "$document")"
 done
 

@@ -38,7 +38,7 @@ pub fn openapi(prefix: &str) -> utoipa::openapi::OpenApi {
 struct ApiDoc;
 
 /// The provider chains of this service with each provider's circuit breaker state (operator).
-#[utoipa::path(get, path = "/PREFIX/admin/providers", security(("bearer" = [])),
+#[utoipa::path(get, path = "/PREFIX/admin/providers", operation_id = "list_provider_chains", security(("bearer" = [])),
     responses((status = 200, body = [ChainView]), (status = 403, body = shared::error::ErrorBody)))]
 async fn list(
     principal: Principal,

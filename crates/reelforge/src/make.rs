@@ -121,13 +121,25 @@ async fn api(
     path: &str,
     body: Option<Value>,
 ) -> anyhow::Result<Value> {
-    let mut request = client
-        .request(method, format!("{}{path}", fleet.base_url))
-        .bearer_auth(&fleet.token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await?;
+    let response = loop {
+        let mut request = client
+            .request(method.clone(), format!("{}{path}", fleet.base_url))
+            .bearer_auth(&fleet.token);
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let response = request.send().await?;
+        // Over the tenant's request limit (a token other than a service one): wait as told.
+        if response.status() != reqwest::StatusCode::TOO_MANY_REQUESTS {
+            break response;
+        }
+        let wait = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .unwrap_or(1);
+        tokio::time::sleep(Duration::from_secs(wait.clamp(1, 60))).await;
+    };
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     anyhow::ensure!(

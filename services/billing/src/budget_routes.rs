@@ -23,7 +23,7 @@ pub struct BudgetState {
 
 /// Budgets with their current period's spend: all for admins, otherwise the caller tenant's,
 /// provider and global ones.
-#[utoipa::path(get, path = "/v1/billing/budgets", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/billing/budgets", operation_id = "list_budgets", security(("bearer" = [])),
     responses((status = 200, body = Vec<Budget>), (status = 401, body = shared::error::ErrorBody)))]
 pub async fn list(
     principal: Principal,
@@ -36,7 +36,7 @@ pub async fn list(
 }
 
 /// Sets a budget; raising an exhausted one lets calls through at once (admin).
-#[utoipa::path(put, path = "/v1/billing/budgets", request_body = BudgetInput, security(("bearer" = [])),
+#[utoipa::path(put, path = "/v1/billing/budgets", operation_id = "set_budget", request_body = BudgetInput, security(("bearer" = [])),
     responses((status = 200, body = Budget), (status = 401, body = shared::error::ErrorBody),
               (status = 403, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
 pub async fn put(
@@ -49,7 +49,7 @@ pub async fn put(
 }
 
 /// Removes a budget (admin).
-#[utoipa::path(delete, path = "/v1/billing/budgets/{id}", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/v1/billing/budgets/{id}", operation_id = "delete_budget", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = shared::error::ErrorBody),
               (status = 403, body = shared::error::ErrorBody), (status = 404, body = shared::error::ErrorBody)))]
 pub async fn delete(
@@ -64,7 +64,7 @@ pub async fn delete(
 
 /// Holds an estimate against every applicable budget before a paid call (service). `402` with
 /// `budget_exhausted` or `quota_exhausted` names what refused it.
-#[utoipa::path(post, path = "/v1/billing/reservations", request_body = ReserveInput, security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/billing/reservations", operation_id = "reserve_budget", request_body = ReserveInput, security(("bearer" = [])),
     responses((status = 201, body = Reservation), (status = 401, body = shared::error::ErrorBody),
               (status = 402, body = shared::error::ErrorBody), (status = 403, body = shared::error::ErrorBody),
               (status = 422, body = shared::error::ErrorBody)))]
@@ -86,7 +86,7 @@ pub struct Admission {
 }
 
 /// Whether a tenant may start new work: `402` naming the quota or budget that is used up.
-#[utoipa::path(get, path = "/v1/billing/tenants/{id}/admission", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/billing/tenants/{id}/admission", operation_id = "tenant_admission", security(("bearer" = [])),
     responses((status = 200, body = Admission), (status = 401, body = shared::error::ErrorBody),
               (status = 402, body = shared::error::ErrorBody), (status = 403, body = shared::error::ErrorBody)))]
 pub async fn admission(
@@ -111,7 +111,7 @@ pub struct SettleInput {
 }
 
 /// Settles a reservation at the call's real cost; repeating it is harmless (service).
-#[utoipa::path(post, path = "/v1/billing/reservations/{id}/settle", request_body = SettleInput, security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/billing/reservations/{id}/settle", operation_id = "settle_reservation", request_body = SettleInput, security(("bearer" = [])),
     responses((status = 200, body = Reservation), (status = 401, body = shared::error::ErrorBody),
               (status = 403, body = shared::error::ErrorBody), (status = 404, body = shared::error::ErrorBody),
               (status = 409, body = shared::error::ErrorBody)))]
@@ -128,7 +128,7 @@ pub async fn settle(
 }
 
 /// Gives a reservation's estimate back (the call failed or was not made); idempotent (service).
-#[utoipa::path(post, path = "/v1/billing/reservations/{id}/release", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/billing/reservations/{id}/release", operation_id = "release_reservation", security(("bearer" = [])),
     responses((status = 200, body = Reservation), (status = 401, body = shared::error::ErrorBody),
               (status = 403, body = shared::error::ErrorBody), (status = 404, body = shared::error::ErrorBody)))]
 pub async fn release(

@@ -225,7 +225,7 @@ fn wants_csv(query: &CostQuery, headers: &HeaderMap) -> bool {
 }
 
 /// Totals and a breakdown of the period; CSV (streamed, header row first) on request.
-#[utoipa::path(get, path = "/v1/billing/costs", params(CostQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/billing/costs", operation_id = "cost_report", params(CostQuery), security(("bearer" = [])),
     responses((status = 200, body = CostReport, description = "JSON, or text/csv with `format=csv` or `Accept: text/csv`"),
               (status = 401, body = shared::error::ErrorBody), (status = 403, body = shared::error::ErrorBody),
               (status = 422, body = shared::error::ErrorBody)))]
@@ -314,7 +314,7 @@ pub struct Spender {
 }
 
 /// The tenants that spent most in the period (admin).
-#[utoipa::path(get, path = "/v1/billing/costs/top", params(TopQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/billing/costs/top", operation_id = "top_spenders", params(TopQuery), security(("bearer" = [])),
     responses((status = 200, body = Vec<Spender>), (status = 401, body = shared::error::ErrorBody),
               (status = 403, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
 pub async fn top(

@@ -93,7 +93,7 @@ fn step(
 }
 
 /// The estimated cost of each paid step of a run and the total.
-#[utoipa::path(post, path = "/v1/billing/estimate", request_body = EstimateRequest, security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/billing/estimate", operation_id = "estimate_run_cost", request_body = EstimateRequest, security(("bearer" = [])),
     responses((status = 200, body = Estimate), (status = 401, body = shared::error::ErrorBody),
               (status = 422, body = shared::error::ErrorBody)))]
 pub async fn estimate(

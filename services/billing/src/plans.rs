@@ -61,7 +61,7 @@ pub(crate) fn own_tenant(principal: &Principal, tenant: &str) -> Result<(), ApiE
 }
 
 /// Every plan, cheapest first.
-#[utoipa::path(get, path = "/v1/billing/plans", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/billing/plans", operation_id = "list_plans", security(("bearer" = [])),
     responses((status = 200, body = Vec<Plan>), (status = 401, body = shared::error::ErrorBody)))]
 pub async fn list(
     principal: Principal,
@@ -77,7 +77,7 @@ pub async fn list(
 }
 
 /// Changes a plan's quota and rate limit; every tenant on it gets them on its next request (admin).
-#[utoipa::path(put, path = "/v1/billing/plans/{name}", request_body = PlanInput, security(("bearer" = [])),
+#[utoipa::path(put, path = "/v1/billing/plans/{name}", operation_id = "update_plan", request_body = PlanInput, security(("bearer" = [])),
     responses((status = 200, body = Plan), (status = 401, body = shared::error::ErrorBody),
               (status = 403, body = shared::error::ErrorBody), (status = 404, body = shared::error::ErrorBody),
               (status = 422, body = shared::error::ErrorBody)))]
@@ -115,7 +115,7 @@ pub async fn update(
 }
 
 /// A tenant's plan (starter when none was set).
-#[utoipa::path(get, path = "/v1/billing/tenants/{id}/plan", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/billing/tenants/{id}/plan", operation_id = "get_tenant_plan", security(("bearer" = [])),
     responses((status = 200, body = TenantPlan), (status = 401, body = shared::error::ErrorBody),
               (status = 403, body = shared::error::ErrorBody)))]
 pub async fn tenant_plan(
@@ -136,7 +136,7 @@ pub async fn tenant_plan(
 }
 
 /// Moves a tenant to a plan; its quota and rate limit apply from its next request (admin).
-#[utoipa::path(put, path = "/v1/billing/tenants/{id}/plan", request_body = TenantPlan, security(("bearer" = [])),
+#[utoipa::path(put, path = "/v1/billing/tenants/{id}/plan", operation_id = "set_tenant_plan", request_body = TenantPlan, security(("bearer" = [])),
     responses((status = 200, body = QuotaStatus), (status = 401, body = shared::error::ErrorBody),
               (status = 403, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
 pub async fn set_tenant_plan(
@@ -171,7 +171,7 @@ pub async fn set_tenant_plan(
 }
 
 /// A tenant's plan, quota and spend this month.
-#[utoipa::path(get, path = "/v1/billing/tenants/{id}/quota", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/billing/tenants/{id}/quota", operation_id = "get_tenant_quota", security(("bearer" = [])),
     responses((status = 200, body = QuotaStatus), (status = 401, body = shared::error::ErrorBody),
               (status = 403, body = shared::error::ErrorBody)))]
 pub async fn tenant_quota(
@@ -195,7 +195,7 @@ pub struct Notification {
 }
 
 /// A tenant's quota and anomaly notifications, newest first.
-#[utoipa::path(get, path = "/v1/billing/tenants/{id}/notifications", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/billing/tenants/{id}/notifications", operation_id = "list_tenant_notifications", security(("bearer" = [])),
     responses((status = 200, body = Vec<Notification>), (status = 401, body = shared::error::ErrorBody),
               (status = 403, body = shared::error::ErrorBody)))]
 pub async fn notifications(

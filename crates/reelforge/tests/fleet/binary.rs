@@ -590,5 +590,41 @@ async fn with_an_openai_compatible_server_configured_the_run_uses_its_story_and_
     assert_eq!(usage[0]["outcome"], "ok");
     assert_eq!(usage[0]["units"]["output_tokens"], 380);
     assert_eq!(usage[0]["cost_micros"], 246);
+
+    // With the server down (nothing listens at its address; the cached reply out of the way),
+    // the same command still makes the video: the offline writer answers.
+    let again = sandbox.dir.path().join("again");
+    let again_arg = again.display().to_string();
+    let mut args = args;
+    args[args.len() - 1] = &again_arg;
+    let env = [
+        ("REELFORGE_LISTEN", "127.0.0.1:1"),
+        ("OPENAI_API_KEY", "sk-test"),
+        ("OPENAI_BASE_URL", "http://127.0.0.1:1/v1"),
+    ];
+    let output = tokio::task::spawn_blocking({
+        let mut command = sandbox.command(&args);
+        command
+            .envs(env)
+            .env("REELFORGE_PROVIDERS__MAX_ATTEMPTS", "1")
+            .env("REELFORGE_PROVIDERS__CACHE_TTL_SECS", "0");
+        move || command.output()
+    })
+    .await??;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(again.join("metadata.json"))?)?;
+    assert_ne!(metadata["story"]["title"], "Written by the fake model");
+    assert!(metadata["story"]["title"]
+        .as_str()
+        .is_some_and(|t| !t.is_empty()));
+    assert_eq!(
+        metadata["total_cost_micros"], 0,
+        "the offline providers are free"
+    );
     Ok(())
 }

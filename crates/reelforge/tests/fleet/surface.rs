@@ -228,6 +228,22 @@ async fn every_service_publishes_an_openapi_3_document_and_metrics_count_request
             document["components"]["securitySchemes"]["bearer"].is_object(),
             "{prefix} documents bearer auth"
         );
+        let mut operation_ids: Vec<&str> = document["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|paths| paths.values())
+            .filter_map(Value::as_object)
+            .flat_map(|methods| methods.values())
+            .filter_map(|operation| operation["operationId"].as_str())
+            .collect();
+        let count = operation_ids.len();
+        operation_ids.sort_unstable();
+        operation_ids.dedup();
+        assert_eq!(
+            operation_ids.len(),
+            count,
+            "{prefix}: operation ids are unique"
+        );
     }
     status(
         &app,
