@@ -1,12 +1,13 @@
 //! The response cache: exact match on a hash of the normalised request, in Redis with a TTL.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use redis::AsyncCommands as _;
+use redis::{aio::ConnectionManager, AsyncCommands as _};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use shared::bus::Bus;
+use tokio::sync::OnceCell;
 
 use crate::client::Units;
 
@@ -20,16 +21,30 @@ pub struct Cached<R> {
     pub reply: R,
 }
 
-/// Replies of paid calls kept in Redis under `<prefix>:cache:<capability>:<sha256>`.
+/// Replies of paid calls kept in Redis under `<prefix>:cache:<capability>:<sha256>`, over a
+/// connection of its own so lookups never wait behind the usage emitter's batches.
 #[derive(Clone)]
 pub struct ResponseCache {
     bus: Bus,
     ttl: Duration,
+    connection: Arc<OnceCell<ConnectionManager>>,
 }
 
 impl ResponseCache {
     pub fn new(bus: Bus, ttl: Duration) -> Self {
-        Self { bus, ttl }
+        Self {
+            bus,
+            ttl,
+            connection: Arc::default(),
+        }
+    }
+
+    async fn connection(&self) -> anyhow::Result<ConnectionManager> {
+        let connection = self
+            .connection
+            .get_or_try_init(|| self.bus.dedicated_redis())
+            .await?;
+        Ok(connection.clone())
     }
 
     /// The key of a request: its JSON with object keys sorted, hashed.
@@ -45,13 +60,13 @@ impl ResponseCache {
 
     /// The cached reply, if any; an unreadable entry counts as a miss.
     pub async fn get<R: DeserializeOwned>(&self, key: &str) -> anyhow::Result<Option<Cached<R>>> {
-        let mut conn = self.bus.redis().await?;
+        let mut conn = self.connection().await?;
         let stored: Option<Vec<u8>> = conn.get(key).await?;
         Ok(stored.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 
     pub async fn put<R: Serialize>(&self, key: &str, entry: &Cached<R>) -> anyhow::Result<()> {
-        let mut conn = self.bus.redis().await?;
+        let mut conn = self.connection().await?;
         let bytes = serde_json::to_vec(entry)?;
         let () = conn.set_ex(key, bytes, self.ttl.as_secs().max(1)).await?;
         Ok(())

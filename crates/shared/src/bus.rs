@@ -192,6 +192,12 @@ impl Bus {
         self.connection().await
     }
 
+    /// A new multiplexed connection of its own, for latency-sensitive traffic that must not queue
+    /// behind large pipelines (batched publishes) on the shared one.
+    pub async fn dedicated_redis(&self) -> anyhow::Result<ConnectionManager> {
+        dedicated_connection(&self.inner.client, Duration::from_secs(5)).await
+    }
+
     /// `<prefix>:<name>`: a key of this bus's namespace that is not a stream.
     pub fn key(&self, name: &str) -> String {
         format!("{}:{name}", self.inner.config.prefix)

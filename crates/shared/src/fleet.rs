@@ -25,7 +25,7 @@ use tower_http::{
 
 use crate::{
     auth::{Authenticator, TokenSigner},
-    bus::{Bus, Handler},
+    bus::{BatchHandler, Bus, Handler},
     config::{Config, Settings},
     db,
     error::{method_not_allowed, route_not_found, ApiError},
@@ -90,6 +90,23 @@ impl Context {
         let consumer_name = format!("{group}-{}", uuid::Uuid::new_v4().simple());
         let consumer = self.bus.consumer(stream, group, &consumer_name);
         consumer.run(handler, self.shutdown.clone()).boxed()
+    }
+
+    /// Like [`Context::consume`], handing `handler` up to `batch` deliveries at a time.
+    pub fn consume_batches<H: BatchHandler>(
+        &self,
+        stream: &str,
+        group: &str,
+        batch: usize,
+        handler: H,
+    ) -> Worker {
+        self.watch_stream(stream, group);
+        let consumer_name = format!("{group}-{}", uuid::Uuid::new_v4().simple());
+        let consumer = self
+            .bus
+            .consumer(stream, group, &consumer_name)
+            .batch_size(batch);
+        consumer.run_batches(handler, self.shutdown.clone()).boxed()
     }
 
     /// Exports the depth of `stream` for `group` in `/metrics`.

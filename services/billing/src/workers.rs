@@ -8,17 +8,9 @@ use shared::{Context, Worker};
 
 use crate::{budgets, ledger::LedgerWriter, plans};
 
-/// Consumes `usage` in batches of `batch` entries.
+/// Consumes `usage` in batches of `batch` entries; its depth shows in `/metrics`.
 pub fn ingest(ctx: &Context, writer: LedgerWriter, batch: usize) -> Worker {
-    let consumer = ctx
-        .bus
-        .consumer(
-            "usage",
-            "billing",
-            &format!("billing-{}", uuid::Uuid::new_v4().simple()),
-        )
-        .batch_size(batch);
-    consumer.run_batches(writer, ctx.shutdown.clone()).boxed()
+    ctx.consume_batches("usage", "billing", batch, writer)
 }
 
 /// Releases leases past their expiry every `interval_ms`.

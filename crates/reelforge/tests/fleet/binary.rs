@@ -127,6 +127,80 @@ async fn wait_ready(base: &str) -> anyhow::Result<()> {
     anyhow::bail!("{base} never became ready")
 }
 
+#[tokio::test]
+async fn rate_limits_hold_across_two_serving_processes_and_follow_plan_changes(
+) -> anyhow::Result<()> {
+    let sandbox = Sandbox::new()?;
+    let mut bases = Vec::new();
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let port = free_port()?;
+        let listen = format!("127.0.0.1:{port}");
+        let mut command =
+            sandbox.command(&["serve", "--only", "billing,story", "--listen", &listen]);
+        command
+            .env("REELFORGE_RATE_LIMIT__ENABLED", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        servers.push(Server(command.spawn()?));
+        let base = format!("http://127.0.0.1:{port}");
+        wait_ready(&base).await?;
+        bases.push(base);
+    }
+    let viewer = sandbox.token("viewer")?;
+    let client = reqwest::Client::new();
+    // The starter plan allows 50 reads a minute; 120 arrive at once, split over both processes.
+    let requests = (0..120).map(|i| {
+        let request = client
+            .get(format!("{}/v1/stories", bases[i % 2]))
+            .bearer_auth(&viewer);
+        async move {
+            let response = request.send().await?;
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+            anyhow::Ok((response.status().as_u16(), retry_after))
+        }
+    });
+    let results = futures::future::try_join_all(requests).await?;
+    let passed = results.iter().filter(|(status, _)| *status == 200).count();
+    let limited: Vec<Option<u64>> = results
+        .iter()
+        .filter(|(status, _)| *status == 429)
+        .map(|(_, retry)| *retry)
+        .collect();
+    assert_eq!((passed, limited.len()), (50, 70), "{results:?}");
+    assert!(limited
+        .iter()
+        .all(|r| r.is_some_and(|s| (1..=60).contains(&s))));
+
+    // An upgrade through one process applies to the next request on the other.
+    let admin = sandbox.token("admin")?;
+    let upgraded = client
+        .put(format!("{}/v1/billing/tenants/acme/plan", bases[1]))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({ "plan": "business" }))
+        .send()
+        .await?;
+    assert_eq!(upgraded.status().as_u16(), 200);
+    let after = client
+        .get(format!("{}/v1/stories", bases[0]))
+        .bearer_auth(&viewer)
+        .send()
+        .await?;
+    assert_eq!(after.status().as_u16(), 200);
+    assert_eq!(
+        after
+            .headers()
+            .get("ratelimit-limit")
+            .and_then(|v| v.to_str().ok()),
+        Some("500")
+    );
+    drop(servers);
+    Ok(())
+}
+
 #[test]
 fn a_bad_setting_is_refused_with_the_key_named() -> anyhow::Result<()> {
     let sandbox = Sandbox::new()?;
