@@ -1,8 +1,8 @@
 //! The ten services of the fleet, and choosing some of them by name.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
-use shared::Service;
+use shared::{config::Settings, Service};
 
 /// Every service, in pipeline order.
 pub fn all() -> Vec<Arc<dyn Service>> {
@@ -37,4 +37,28 @@ pub fn select(only: &[String]) -> anyhow::Result<Vec<Arc<dyn Service>>> {
         .into_iter()
         .filter(|s| only.iter().any(|name| name == s.name()))
         .collect())
+}
+
+/// When this process serves billing, paid calls and new runs check their budgets with it over
+/// `address`, unless configured otherwise. Skipped when this process cannot sign the service token
+/// those checks carry (RS256/JWKS verification: configure `…billing.token_file` instead).
+pub fn check_budgets_locally(
+    settings: &mut Settings,
+    services: &[Arc<dyn Service>],
+    address: SocketAddr,
+) {
+    let config = &settings.config;
+    let can_sign = config.jwks_file.is_none() && config.jwt_public_key_file.is_none();
+    if !can_sign || !services.iter().any(|s| s.name() == "billing") {
+        return;
+    }
+    let host = if address.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], address.port()))
+    } else {
+        address
+    };
+    let url = format!("http://{host}");
+    for key in ["providers.billing.url", "services.orchestrator.billing.url"] {
+        settings.default_to(key, url.clone().into());
+    }
 }

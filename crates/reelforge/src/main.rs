@@ -108,7 +108,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { args, only } => {
             let services = fleet::select(&only)?;
             let _telemetry = telemetry::init("reelforge")?;
-            let settings = args.settings()?;
+            let mut settings = args.settings()?;
+            let listen = settings.config.listen;
+            fleet::check_budgets_locally(&mut settings, &services, listen);
             runtime()?.block_on(shared::process::serve(settings, services))
         }
         Command::Make(args) => {

@@ -93,10 +93,14 @@ impl Fleet {
         anyhow::ensure!(args.server.is_none(), "no fleet is ready at {existing}");
         let token = sign(&settings)?;
         let shutdown = CancellationToken::new();
-        let ctx = Context::start(settings, shutdown.clone()).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base_url = format!("http://{}", listener.local_addr()?);
-        let handle = tokio::spawn(fleet::run(ctx, reelforge::fleet::all(), listener));
+        let address = listener.local_addr()?;
+        let base_url = format!("http://{address}");
+        let services = reelforge::fleet::all();
+        let mut settings = settings;
+        reelforge::fleet::check_budgets_locally(&mut settings, &services, address);
+        let ctx = Context::start(settings, shutdown.clone()).await?;
+        let handle = tokio::spawn(fleet::run(ctx, services, listener));
         eprintln!("started the fleet in-process at {base_url}");
         Ok(Fleet {
             base_url,

@@ -166,6 +166,14 @@ impl Settings {
         Ok(Self { figment, config })
     }
 
+    /// Sets `key` to `value` unless a file or the environment already set it (tables other crates
+    /// own, such as `providers`, are read from these settings later).
+    pub fn default_to(&mut self, key: &str, value: toml_value::Value) {
+        if !self.figment.contains(key) {
+            self.figment = self.figment.clone().merge((key, value));
+        }
+    }
+
     /// The `[services.<name>]` table, or the type's defaults when absent.
     pub fn service<T: DeserializeOwned + Default>(&self, name: &str) -> anyhow::Result<T> {
         self.section(&format!("services.{name}"))

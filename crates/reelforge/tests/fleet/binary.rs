@@ -140,6 +140,9 @@ async fn rate_limits_hold_across_two_serving_processes_and_follow_plan_changes(
             sandbox.command(&["serve", "--only", "billing,story", "--listen", &listen]);
         command
             .env("REELFORGE_RATE_LIMIT__ENABLED", "true")
+            // Exactness across processes is the point here, not the local fallback a slow Redis
+            // answer would trigger on a loaded test machine.
+            .env("REELFORGE_RATE_LIMIT__REDIS_TIMEOUT_MS", "5000")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         servers.push(Server(command.spawn()?));
@@ -170,6 +173,18 @@ async fn rate_limits_hold_across_two_serving_processes_and_follow_plan_changes(
         .filter(|(status, _)| *status == 429)
         .map(|(_, retry)| *retry)
         .collect();
+    for base in &bases {
+        let metrics = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        assert!(
+            !metrics.contains("source=\"local\""),
+            "every decision came from Redis: {metrics}"
+        );
+    }
     assert_eq!((passed, limited.len()), (50, 70), "{results:?}");
     assert!(limited
         .iter()
@@ -664,6 +679,20 @@ async fn with_an_openai_compatible_server_configured_the_run_uses_its_story_and_
     assert_eq!(usage[0]["outcome"], "ok");
     assert_eq!(usage[0]["units"]["output_tokens"], 380);
     assert_eq!(usage[0]["cost_micros"], 246);
+    // The in-process fleet serves billing, so each paid call reserved its estimate first: the story
+    // call settled at its exact cost, the refused ones gave their estimate back.
+    let pool = sqlx::PgPool::connect(&sandbox.database_url).await?;
+    let settled: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT state, actual_micros FROM billing.reservations WHERE provider = 'openai' AND state = 'settled'",
+    )
+    .fetch_all(&pool)
+    .await?;
+    assert_eq!(settled, vec![("settled".to_owned(), Some(246))]);
+    let held: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM billing.reservations WHERE state = 'held'")
+            .fetch_one(&pool)
+            .await?;
+    assert_eq!(held, 0, "no reservation is left holding budget");
 
     // With the server down (nothing listens at its address; the cached reply out of the way),
     // the same command still makes the video: the offline writer answers.
