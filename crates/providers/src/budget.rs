@@ -25,11 +25,6 @@ struct Reserved {
     id: Uuid,
 }
 
-#[derive(Deserialize)]
-struct Refusal {
-    detail: String,
-}
-
 impl BudgetGate {
     /// Leases last `lease_secs`: longer than the slowest call, so a lease only expires when its caller died.
     pub fn new(billing: Peer, lease_secs: u64) -> Self {
@@ -68,10 +63,13 @@ impl BudgetGate {
                 .await
                 .map(|reserved| Lease { id: reserved.id })
                 .map_err(|e| unverifiable(format!("unreadable reservation: {e}"))),
-            402 => Err(response.json::<Refusal>().await.map_or_else(
-                |e| unverifiable(format!("unreadable refusal: {e}")),
-                |r| format!("budget: {}", r.detail),
-            )),
+            402 => Err(response
+                .json::<shared::error::ErrorBody>()
+                .await
+                .map_or_else(
+                    |e| unverifiable(format!("unreadable refusal: {e}")),
+                    |r| format!("budget: {}", r.detail),
+                )),
             status => Err(unverifiable(format!("billing answered {status}"))),
         }
     }

@@ -283,7 +283,13 @@ impl<C: Capability> Chain<C> {
             return Ok(None);
         }
         let provider = link.client.provider();
-        let (estimate, _) = self.price(provider, link.client.model(), &C::estimate(request));
+        // An unpriced model reserves nothing (its calls are recorded unpriced, with a warning).
+        let today = chrono::Utc::now().date_naive();
+        let estimate = self
+            .layer
+            .prices
+            .price(provider, link.client.model(), today)
+            .map_or(0, |price| cost_micros(price, &C::estimate(request)));
         gate.reserve(context, provider, estimate).await.map(Some)
     }
 

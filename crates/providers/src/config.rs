@@ -127,6 +127,14 @@ impl LinkSpec {
 }
 
 impl ProvidersConfig {
+    /// The price table calls are billed with: `prices_file` when set, else the built-in one.
+    pub fn price_table(&self) -> anyhow::Result<crate::pricing::PriceTable> {
+        match &self.prices_file {
+            Some(path) => crate::pricing::PriceTable::load(path),
+            None => crate::pricing::PriceTable::builtin(),
+        }
+    }
+
     /// The policy of one capability's chain.
     pub fn policy(&self, chain: &ChainConfig) -> Policy {
         Policy {

@@ -11,7 +11,7 @@ use shared::{Context, Worker};
 
 use crate::{
     budget::BudgetGate, cache::ResponseCache, chain::Layer, config::ProvidersConfig,
-    metrics::ProviderMetrics, pricing::PriceTable, usage::UsageSink,
+    metrics::ProviderMetrics, usage::UsageSink,
 };
 
 /// Looks up an environment variable; tests pass their own instead of mutating the process's.
@@ -35,10 +35,7 @@ impl Setup {
     pub fn start(ctx: &Context) -> anyhow::Result<Setup> {
         let config: ProvidersConfig = ctx.settings.section("providers")?;
         config.validate()?;
-        let prices = match &config.prices_file {
-            Some(path) => PriceTable::load(path)?,
-            None => PriceTable::builtin()?,
-        };
+        let prices = config.price_table()?;
         let cache = (config.cache_ttl_secs > 0).then(|| {
             ResponseCache::new(ctx.bus.clone(), Duration::from_secs(config.cache_ttl_secs))
         });

@@ -395,43 +395,9 @@ impl<H: BatchHandler> Dispatch for WholeBatch<H> {
         batch: Vec<(StreamId, u64)>,
     ) {
         let mut conn = conn.clone();
-        let max = consumer.bus.config().max_deliveries;
         let mut deliveries = Vec::with_capacity(batch.len());
         for (entry, count) in batch {
-            let body = || entry.get::<String>(ENVELOPE_FIELD).unwrap_or_default();
-            match decode(&entry) {
-                Ok(_) if count > max => {
-                    let body = body();
-                    consumer
-                        .dead_letter(
-                            &mut conn,
-                            key,
-                            &entry.id,
-                            &body,
-                            count,
-                            "delivery limit reached",
-                        )
-                        .await;
-                }
-                Ok(envelope) => deliveries.push(Delivery {
-                    entry_id: entry.id.clone(),
-                    deliveries: count,
-                    envelope,
-                }),
-                Err(error) => {
-                    let body = body();
-                    consumer
-                        .dead_letter(
-                            &mut conn,
-                            key,
-                            &entry.id,
-                            &body,
-                            count,
-                            &format!("{error:#}"),
-                        )
-                        .await;
-                }
-            }
+            deliveries.extend(consumer.admit(&mut conn, key, entry, count).await);
         }
         if deliveries.is_empty() {
             return;
@@ -601,6 +567,32 @@ impl Consumer {
         Ok(claimed)
     }
 
+    /// The delivery of `entry`, or `None` after moving it to the dead-letter stream because it
+    /// cannot be decoded or has been delivered more than `max_deliveries` times.
+    async fn admit(
+        &self,
+        conn: &mut ConnectionManager,
+        key: &str,
+        entry: StreamId,
+        deliveries: u64,
+    ) -> Option<Delivery> {
+        let refusal = match decode(&entry) {
+            Ok(envelope) if deliveries <= self.bus.config().max_deliveries => {
+                return Some(Delivery {
+                    entry_id: entry.id,
+                    deliveries,
+                    envelope,
+                })
+            }
+            Ok(_) => "delivery limit reached".to_owned(),
+            Err(error) => format!("{error:#}"),
+        };
+        let body: String = entry.get(ENVELOPE_FIELD).unwrap_or_default();
+        self.dead_letter(conn, key, &entry.id, &body, deliveries, &refusal)
+            .await;
+        None
+    }
+
     async fn process<H: Handler>(
         &self,
         handler: &H,
@@ -610,47 +602,17 @@ impl Consumer {
         deliveries: u64,
     ) {
         let max = self.bus.config().max_deliveries;
-        let envelope = match decode(&entry) {
-            Ok(envelope) => envelope,
-            Err(error) => {
-                let body: String = entry.get(ENVELOPE_FIELD).unwrap_or_default();
-                self.dead_letter(
-                    conn,
-                    key,
-                    &entry.id,
-                    &body,
-                    deliveries,
-                    &format!("{error:#}"),
-                )
-                .await;
-                return;
-            }
+        let Some(delivery) = self.admit(conn, key, entry, deliveries).await else {
+            return;
         };
+        let envelope = &delivery.envelope;
         let span = tracing::info_span!("bus_delivery", stream = %self.stream, kind = %envelope.kind,
             message_id = %envelope.id, run_id = envelope.run_id.map(|id| id.to_string()), deliveries);
-        let delivery = Delivery {
-            entry_id: entry.id.clone(),
-            deliveries,
-            envelope,
-        };
         async {
-            if deliveries > max {
-                let body = serde_json::to_string(&delivery.envelope).unwrap_or_default();
-                self.dead_letter(
-                    conn,
-                    key,
-                    &entry.id,
-                    &body,
-                    deliveries,
-                    "delivery limit reached",
-                )
-                .await;
-                return;
-            }
             match handler.handle(&delivery).await {
                 Ok(()) => {
                     let acked: redis::RedisResult<u64> =
-                        conn.xack(key, &self.group, &[&entry.id]).await;
+                        conn.xack(key, &self.group, &[&delivery.entry_id]).await;
                     if let Err(error) = acked {
                         tracing::warn!(error = %error, "ack failed; the entry will be redelivered");
                     }
@@ -660,7 +622,7 @@ impl Consumer {
                     self.dead_letter(
                         conn,
                         key,
-                        &entry.id,
+                        &delivery.entry_id,
                         &body,
                         deliveries,
                         &format!("{error:#}"),

@@ -7,17 +7,17 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// Body of every error response.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// Body of every error response (also read back by services calling one another).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable, machine-readable error code.
     pub code: String,
     /// Human-readable reason.
     pub detail: String,
     /// The offending request field, for validation errors.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
 

@@ -25,7 +25,7 @@ use tower_http::{
 
 use crate::{
     auth::{Authenticator, TokenSigner},
-    bus::{BatchHandler, Bus, Handler},
+    bus::{BatchHandler, Bus, Consumer, Handler},
     config::{Config, Settings},
     db,
     error::{method_not_allowed, route_not_found, ApiError},
@@ -86,10 +86,9 @@ impl Context {
 
     /// A worker consuming `stream` as consumer group `group`; its depth is exported as metrics.
     pub fn consume<H: Handler>(&self, stream: &str, group: &str, handler: H) -> Worker {
-        self.watch_stream(stream, group);
-        let consumer_name = format!("{group}-{}", uuid::Uuid::new_v4().simple());
-        let consumer = self.bus.consumer(stream, group, &consumer_name);
-        consumer.run(handler, self.shutdown.clone()).boxed()
+        self.consumer(stream, group)
+            .run(handler, self.shutdown.clone())
+            .boxed()
     }
 
     /// Like [`Context::consume`], handing `handler` up to `batch` deliveries at a time.
@@ -100,13 +99,17 @@ impl Context {
         batch: usize,
         handler: H,
     ) -> Worker {
+        self.consumer(stream, group)
+            .batch_size(batch)
+            .run_batches(handler, self.shutdown.clone())
+            .boxed()
+    }
+
+    /// A uniquely named member of `group` on `stream`, whose depth `/metrics` reports.
+    fn consumer(&self, stream: &str, group: &str) -> Consumer {
         self.watch_stream(stream, group);
         let consumer_name = format!("{group}-{}", uuid::Uuid::new_v4().simple());
-        let consumer = self
-            .bus
-            .consumer(stream, group, &consumer_name)
-            .batch_size(batch);
-        consumer.run_batches(handler, self.shutdown.clone()).boxed()
+        self.bus.consumer(stream, group, &consumer_name)
     }
 
     /// Exports the depth of `stream` for `group` in `/metrics`.

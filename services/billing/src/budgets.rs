@@ -35,6 +35,25 @@ impl Budget {
             scope => format!("the {} budget of {scope} `{}`", self.period, self.subject),
         }
     }
+
+    /// `402 budget_exhausted` naming this budget; `needed` is what the refused call asked for.
+    fn exhausted(&self, needed: Option<i64>) -> ApiError {
+        let needed = needed
+            .map(|micros| format!(", this call needs {}", dollars(micros)))
+            .unwrap_or_default();
+        ApiError::new(
+            axum::http::StatusCode::PAYMENT_REQUIRED,
+            "budget_exhausted",
+            format!(
+                "{} ({}) is exhausted for this period: {} spent, {} reserved{needed}; it resets at the next {} period or when an admin raises it",
+                self.describe(),
+                dollars(self.limit_micros),
+                dollars(self.settled_micros),
+                dollars(self.reserved_micros),
+                self.period,
+            ),
+        )
+    }
 }
 
 /// Sets a budget (creating or replacing the one of the same scope, subject and period).
@@ -145,14 +164,7 @@ pub async fn delete(db: &PgPool, id: Uuid) -> Result<(), ApiError> {
 /// or global budget is used up. Provider budgets only steer calls to other providers.
 pub async fn admit(db: &PgPool, tenant: &str) -> Result<(), ApiError> {
     let mut conn = db.acquire().await?;
-    let quota = quota::status(&mut conn, tenant).await?;
-    if quota.exhausted() {
-        return Err(ApiError::new(
-            axum::http::StatusCode::PAYMENT_REQUIRED,
-            "quota_exhausted",
-            quota.refusal(),
-        ));
-    }
+    quota::status(&mut conn, tenant).await?.admit()?;
     let exhausted = sqlx::query_as::<_, Budget>(&format!(
         "SELECT {BUDGET_COLUMNS} FROM billing.budgets b {CURRENT_SPEND}
          WHERE (b.scope = 'global' OR (b.scope = 'tenant' AND b.subject = $1))
@@ -163,18 +175,7 @@ pub async fn admit(db: &PgPool, tenant: &str) -> Result<(), ApiError> {
     .fetch_optional(&mut *conn)
     .await?;
     match exhausted {
-        Some(budget) => Err(ApiError::new(
-            axum::http::StatusCode::PAYMENT_REQUIRED,
-            "budget_exhausted",
-            format!(
-                "{} ({}) is used up: {} spent, {} reserved; new runs wait for the next {} period or an admin raising it",
-                budget.describe(),
-                dollars(budget.limit_micros),
-                dollars(budget.settled_micros),
-                dollars(budget.reserved_micros),
-                budget.period
-            ),
-        )),
+        Some(budget) => Err(budget.exhausted(None)),
         None => Ok(()),
     }
 }
@@ -251,31 +252,12 @@ pub async fn reserve(
     }
     let now = Utc::now();
     let mut tx = db.begin().await?;
-    let quota = quota::status(&mut tx, &input.tenant).await?;
-    if quota.exhausted() {
-        return Err(ApiError::new(
-            axum::http::StatusCode::PAYMENT_REQUIRED,
-            "quota_exhausted",
-            quota.refusal(),
-        ));
-    }
+    quota::status(&mut tx, &input.tenant).await?.admit()?;
     let budgets = lock_applicable(&mut tx, &input.tenant, &input.provider, now).await?;
     for budget in &budgets {
         let after = budget.settled_micros + budget.reserved_micros + input.estimate_micros;
         if after > budget.limit_micros {
-            return Err(ApiError::new(
-                axum::http::StatusCode::PAYMENT_REQUIRED,
-                "budget_exhausted",
-                format!(
-                    "{} ({}) is exhausted for this period: {} spent, {} reserved, this call needs {}; it resets at the next {} period or when an admin raises it",
-                    budget.describe(),
-                    dollars(budget.limit_micros),
-                    dollars(budget.settled_micros),
-                    dollars(budget.reserved_micros),
-                    dollars(input.estimate_micros),
-                    budget.period,
-                ),
-            ));
+            return Err(budget.exhausted(Some(input.estimate_micros)));
         }
     }
     let holds: Vec<Hold> = budgets

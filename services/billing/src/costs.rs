@@ -40,7 +40,7 @@ pub struct CostQuery {
 }
 
 /// One group's totals.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow, ToSchema)]
 pub struct CostRow {
     pub group: String,
     pub calls: i64,
@@ -173,15 +173,7 @@ fn total(rows: &[CostRow]) -> CostRow {
     rows.iter().fold(
         CostRow {
             group: "total".to_owned(),
-            calls: 0,
-            failures: 0,
-            cache_hits: 0,
-            input_tokens: 0,
-            output_tokens: 0,
-            characters: 0,
-            images: 0,
-            millis: 0,
-            cost_micros: 0,
+            ..CostRow::default()
         },
         |mut sum, row| {
             sum.calls += row.calls;

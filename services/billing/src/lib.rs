@@ -22,8 +22,6 @@ use providers::{config::ProvidersConfig, pricing::PriceTable};
 use shared::{openapi::BearerAuth, Context, Service, Worker};
 use utoipa::OpenApi as _;
 
-pub use plans::LIMITS_KEY;
-
 /// The billing service as a fleet member.
 pub struct BillingService;
 
@@ -39,11 +37,9 @@ fn settings(ctx: &Context) -> anyhow::Result<config::BillingConfig> {
 
 /// The price table the provider layer bills with (its `providers.prices_file` when set).
 fn prices(ctx: &Context) -> anyhow::Result<PriceTable> {
-    let providers: ProvidersConfig = ctx.settings.section("providers")?;
-    match &providers.prices_file {
-        Some(path) => PriceTable::load(path),
-        None => PriceTable::builtin(),
-    }
+    ctx.settings
+        .section::<ProvidersConfig>("providers")?
+        .price_table()
 }
 
 #[derive(utoipa::OpenApi)]

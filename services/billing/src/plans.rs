@@ -9,7 +9,7 @@ use shared::{
     auth::{Principal, Role},
     bus::Bus,
     extract::{Json, Path},
-    ApiError, ApiResult,
+    rate_limit, ApiError, ApiResult,
 };
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -22,9 +22,6 @@ pub struct PlanState {
     pub db: PgPool,
     pub bus: Bus,
 }
-
-/// The Redis hash of requests per minute by tenant (`*`: tenants without a plan), under the bus prefix.
-pub const LIMITS_KEY: &str = "ratelimit:limits";
 
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Plan {
@@ -215,20 +212,23 @@ pub async fn notifications(
     Ok(Json(rows))
 }
 
-/// Writes every tenant's requests per minute (and `*`, the default plan's) to the limits hash.
+/// Writes every tenant's requests per minute (and the default plan's, for tenants without one) to
+/// the hash the shared rate-limit layer reads.
 pub async fn publish_limits(state: &PlanState) -> anyhow::Result<()> {
     let rows: Vec<(String, i32)> = sqlx::query_as(
         "SELECT t.tenant, p.requests_per_minute FROM billing.tenant_plans t JOIN billing.plans p ON p.name = t.plan
-         UNION ALL SELECT '*', requests_per_minute FROM billing.plans WHERE name = $1",
+         UNION ALL SELECT $2, requests_per_minute FROM billing.plans WHERE name = $1",
     )
     .bind(DEFAULT_PLAN)
+    .bind(rate_limit::DEFAULT_LIMIT_FIELD)
     .fetch_all(&state.db)
     .await?;
-    let mut conn = state.bus.redis().await?;
-    let key = state.bus.key(LIMITS_KEY);
     if rows.is_empty() {
         return Ok(());
     }
-    let () = conn.hset_multiple(&key, &rows).await?;
+    let mut conn = state.bus.redis().await?;
+    let () = conn
+        .hset_multiple(rate_limit::limits_key(&state.bus), &rows)
+        .await?;
     Ok(())
 }

@@ -1,9 +1,10 @@
 //! Monthly cost quotas: a tenant's plan (starter when none is set), its spend this month, and the
 //! notifications when spend crosses 80 %, 95 % and 100 % of the quota (stored and emitted as events).
 
+use axum::http::StatusCode;
 use chrono::{Datelike as _, NaiveDate, Utc};
 use serde::Serialize;
-use shared::{bus::Envelope, outbox};
+use shared::{bus::Envelope, outbox, ApiError};
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 
@@ -31,19 +32,22 @@ pub struct QuotaStatus {
 }
 
 impl QuotaStatus {
-    pub fn exhausted(&self) -> bool {
-        self.spent_micros >= self.monthly_quota_micros
-    }
-
-    /// The refusal naming the quota.
-    pub fn refusal(&self) -> String {
-        format!(
+    /// `402 quota_exhausted` naming the plan once this month's spend has reached its quota.
+    pub fn admit(&self) -> Result<(), ApiError> {
+        if self.spent_micros < self.monthly_quota_micros {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "quota_exhausted",
+            format!(
             "the monthly cost quota of plan `{}` ({}) is used up for tenant `{}` ({} spent this month); upgrade the plan or wait for next month",
             self.plan,
             dollars(self.monthly_quota_micros),
             self.tenant,
             dollars(self.spent_micros)
-        )
+            ),
+        ))
     }
 }
 

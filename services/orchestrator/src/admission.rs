@@ -2,14 +2,7 @@
 //! billing is configured but cannot answer, runs are refused (budgets fail closed).
 
 use axum::http::StatusCode;
-use serde::Deserialize;
-use shared::{peer::Peer, ApiError};
-
-#[derive(Deserialize)]
-struct Refusal {
-    code: String,
-    detail: String,
-}
+use shared::{error::ErrorBody, peer::Peer, ApiError};
 
 /// `Ok` when `tenant` may start a run; `402` naming the quota or budget, or `503` when unknown.
 pub async fn admit(billing: Option<&Peer>, tenant: &str) -> Result<(), ApiError> {
@@ -35,7 +28,7 @@ pub async fn admit(billing: Option<&Peer>, tenant: &str) -> Result<(), ApiError>
     match response.status().as_u16() {
         200 => Ok(()),
         402 => {
-            let refusal: Refusal = response
+            let refusal: ErrorBody = response
                 .json()
                 .await
                 .map_err(|e| unverifiable(format!("unreadable refusal: {e}")))?;

@@ -12,7 +12,7 @@ use axum::{
 
 use super::{Decision, RateLimiter, RouteClass};
 use crate::{
-    auth::{bearer_token, Authenticator, Role},
+    auth::{bearer_token, Authenticator, Principal, Role},
     error::ApiError,
 };
 
@@ -37,15 +37,20 @@ pub async fn layer(State(state): State<RateLimitState>, request: Request, next: 
     if !state.limiter.config().enabled || exempt {
         return next.run(request).await;
     }
-    let (parts, body) = request.into_parts();
-    let caller = bearer_token(&parts)
-        .and_then(|token| state.auth.verify(token).ok())
-        .and_then(|claims| match (claims.role, claims.tenant) {
+    let (mut parts, body) = request.into_parts();
+    let claims = bearer_token(&parts).and_then(|token| state.auth.verify(token).ok());
+    let caller = claims
+        .as_ref()
+        .and_then(|claims| match (claims.role, &claims.tenant) {
             (Role::Service, _) => None,
-            (_, Some(tenant)) => Some(tenant),
+            (_, Some(tenant)) => Some(tenant.clone()),
             (Role::Admin, None) => Some(format!("sub:{}", claims.sub)),
             (_, None) => Some("default".to_owned()),
         });
+    // Verified once here; the `Principal` extractor takes it instead of verifying again.
+    if let Some(claims) = claims {
+        parts.extensions.insert(Principal(claims));
+    }
     let request = Request::from_parts(parts, body);
     let Some(tenant) = caller else {
         return next.run(request).await;

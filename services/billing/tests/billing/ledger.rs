@@ -271,12 +271,19 @@ async fn quota_thresholds_notify_once_refuse_at_100_percent_and_an_upgrade_appli
     .await?;
     assert_eq!(status, 201);
     let mut redis = app.ctx.bus.redis().await?;
-    let limit: Option<i64> =
-        redis::AsyncCommands::hget(&mut redis, app.ctx.bus.key(billing::LIMITS_KEY), "acme")
-            .await?;
+    let limit: Option<i64> = redis::AsyncCommands::hget(
+        &mut redis,
+        shared::rate_limit::limits_key(&app.ctx.bus),
+        "acme",
+    )
+    .await?;
     assert_eq!(limit, Some(100));
-    let default: Option<i64> =
-        redis::AsyncCommands::hget(&mut redis, app.ctx.bus.key(billing::LIMITS_KEY), "*").await?;
+    let default: Option<i64> = redis::AsyncCommands::hget(
+        &mut redis,
+        shared::rate_limit::limits_key(&app.ctx.bus),
+        "*",
+    )
+    .await?;
     assert_eq!(default, Some(50));
     let (status, bad) = call(
         &app,
