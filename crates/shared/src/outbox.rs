@@ -32,6 +32,14 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// The Redis key that remembers an outbox row was published: a relay that crashed after
+/// publishing and before committing finds it on its next attempt and does not publish again.
+/// Keyed by the envelope's UUID, never the row id: a restored or replaced database restarts its
+/// ids at 1, and its rows must not be mistaken for ones an earlier database published.
+pub fn dedup_key(envelope: &Envelope) -> String {
+    format!("outbox:{}", envelope.id)
+}
+
 /// Moves committed outbox rows of some services to the bus, each exactly once.
 pub struct Relay {
     pool: PgPool,
@@ -66,10 +74,8 @@ impl Relay {
         .await?;
         let mut ids = Vec::with_capacity(rows.len());
         for (id, stream, envelope) in &rows {
-            // Keyed by row id: a relay that crashed after publishing and before committing
-            // finds the key on its next attempt and does not publish again.
             self.bus
-                .publish_once(stream, &format!("outbox:{id}"), envelope, DEDUP_TTL)
+                .publish_once(stream, &dedup_key(envelope), envelope, DEDUP_TTL)
                 .await?;
             ids.push(*id);
         }
