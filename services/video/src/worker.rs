@@ -201,12 +201,7 @@ impl VideoWorker {
 impl Handler for VideoWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
         let job: VideoJob = jobs::decode(delivery)?;
-        let done: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM video.bundles WHERE run_id = $1)")
-                .bind(job.run_id)
-                .fetch_one(&self.db)
-                .await?;
-        if done {
+        if jobs::already_recorded(&self.db, "video.bundles", job.run_id, job.attempt).await? {
             return Ok(());
         }
         let scratch = tempfile::tempdir()?;
@@ -227,8 +222,11 @@ impl Handler for VideoWorker {
         let mut tx = self.db.begin().await?;
         for output in produced["outputs"].as_array().into_iter().flatten() {
             sqlx::query(
-                "INSERT INTO video.renders (id, run_id, tenant, format, width, height, duration_ms, media_key, state)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'verified') ON CONFLICT (run_id, format) DO NOTHING",
+                "INSERT INTO video.renders (id, run_id, tenant, format, width, height, duration_ms, media_key, state, attempt)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'verified', $9)
+                 ON CONFLICT (run_id, format) DO UPDATE SET width = EXCLUDED.width, height = EXCLUDED.height,
+                     duration_ms = EXCLUDED.duration_ms, media_key = EXCLUDED.media_key, attempt = EXCLUDED.attempt
+                 WHERE video.renders.attempt < EXCLUDED.attempt",
             )
             .bind(Uuid::now_v7())
             .bind(job.run_id)
@@ -238,14 +236,16 @@ impl Handler for VideoWorker {
             .bind(output["height"].as_i64().map(|v| v as i32))
             .bind(output["duration_ms"].as_i64())
             .bind(output["media_key"].as_str())
+            .bind(job.attempt)
             .execute(&mut *tx)
             .await?;
         }
         let inserted = sqlx::query(
-            "INSERT INTO video.bundles (run_id, tenant, srt_key, vtt_key, thumbnails, probes, timings)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (run_id) DO NOTHING",
+            "INSERT INTO video.bundles (run_id, attempt, tenant, srt_key, vtt_key, thumbnails, probes, timings)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, attempt) DO NOTHING",
         )
         .bind(job.run_id)
+        .bind(job.attempt)
         .bind(&job.tenant)
         .bind(produced["captions"]["srt"].as_str())
         .bind(produced["captions"]["vtt"].as_str())

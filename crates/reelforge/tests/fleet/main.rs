@@ -3,5 +3,6 @@
 mod binary;
 mod budgets;
 mod creator;
+mod hardening;
 mod pipeline;
 mod surface;

@@ -1,0 +1,75 @@
+//! Faults a production fleet meets: late attempts, dying workers, stuck keys, hostile input.
+
+use serde_json::{json, Value};
+use shared::{bus::Envelope, outbox, testing::TestApp};
+
+use crate::pipeline::{get_json, submit, wait_for};
+
+/// An attempt that finishes after its deadline must not hide the next attempt's completion: the
+/// video worker keys its result on `(run, attempt)`, so attempt 2 reports even though attempt 1's
+/// files exist.
+#[tokio::test]
+async fn a_late_video_attempt_does_not_swallow_the_next_one() -> anyhow::Result<()> {
+    let app = TestApp::spawn(reelforge::fleet::all()).await?;
+    let id = submit(
+        &app,
+        json!({ "topic": "a kite over the harbour", "length_seconds": 10, "formats": ["9:16"], "seed": 7 }),
+    )
+    .await?;
+    let run = wait_for(&app, &id, &["succeeded", "failed"], 600).await?;
+    assert_eq!(run["state"], "succeeded", "{run}");
+    let run_id: uuid::Uuid = id.parse()?;
+
+    // The orchestrator's view after attempt 1 missed its deadline: attempt 2 is running.
+    let mut tx = app.ctx.db.begin().await?;
+    sqlx::query("UPDATE orchestrator.runs SET state = 'running', finished_at = NULL WHERE id = $1")
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?;
+    let mut job: Value = sqlx::query_scalar(
+        "UPDATE orchestrator.steps SET state = 'running', attempts = 2, deadline_at = now() + interval '10 minutes'
+         WHERE run_id = $1 AND name = 'video' RETURNING job",
+    )
+    .bind(run_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    job["attempt"] = json!(2);
+    job["run_id"] = json!(run_id);
+    outbox::enqueue(
+        &mut tx,
+        "orchestrator",
+        "jobs.video",
+        &Envelope::new("video.render", Some(run_id), job),
+    )
+    .await?;
+    tx.commit().await?;
+
+    let run = wait_for(&app, &id, &["succeeded", "failed"], 600).await?;
+    assert_eq!(
+        run["state"], "succeeded",
+        "attempt 2 completes the run: {run}"
+    );
+    let video = run["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "video").cloned())
+        .unwrap_or_default();
+    assert_eq!(video["attempts"], 2, "{run}");
+    let bundles: i64 = sqlx::query_scalar("SELECT count(*) FROM video.bundles WHERE run_id = $1")
+        .bind(run_id)
+        .fetch_one(&app.ctx.db)
+        .await?;
+    assert_eq!(bundles, 2, "one bundle per attempt");
+    let renders: Vec<(String, i32)> =
+        sqlx::query_as("SELECT format, attempt FROM video.renders WHERE run_id = $1")
+            .bind(run_id)
+            .fetch_all(&app.ctx.db)
+            .await?;
+    assert_eq!(
+        renders,
+        vec![("9:16".to_owned(), 2)],
+        "the latest attempt's file"
+    );
+    let manifest = get_json(&app, &format!("/v1/runs/{id}/manifest")).await?;
+    assert_eq!(manifest["outputs"]["attempt"], 2, "{manifest}");
+    app.stop().await
+}
