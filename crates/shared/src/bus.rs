@@ -58,6 +58,12 @@ pub trait Handler: Send + Sync + 'static {
     fn handle(&self, delivery: &Delivery) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
+impl<H: Handler> Handler for Arc<H> {
+    fn handle(&self, delivery: &Delivery) -> impl Future<Output = anyhow::Result<()>> + Send {
+        (**self).handle(delivery)
+    }
+}
+
 /// Handles deliveries many at a time (one database round trip per batch, say); returning `Ok` acks
 /// every delivery of the batch in one command, an error leaves them all pending for a retry.
 pub trait BatchHandler: Send + Sync + 'static {
@@ -65,6 +71,15 @@ pub trait BatchHandler: Send + Sync + 'static {
         &self,
         deliveries: &[Delivery],
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+impl<H: BatchHandler> BatchHandler for Arc<H> {
+    fn handle_batch(
+        &self,
+        deliveries: &[Delivery],
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        (**self).handle_batch(deliveries)
+    }
 }
 
 /// Depth figures of one stream and consumer group, for metrics.
@@ -313,6 +328,7 @@ impl Bus {
             name: name.to_owned(),
             reclaim_idle: Duration::from_millis(self.inner.config.reclaim_idle_ms),
             batch: self.inner.config.batch,
+            concurrency: self.inner.config.batch,
         }
     }
 }
@@ -339,6 +355,7 @@ fn decode(entry: &StreamId) -> anyhow::Result<Envelope> {
 }
 
 /// Reads one stream as one member of a consumer group.
+#[derive(Clone)]
 pub struct Consumer {
     bus: Bus,
     stream: String,
@@ -346,40 +363,76 @@ pub struct Consumer {
     name: String,
     reclaim_idle: Duration,
     batch: usize,
+    concurrency: usize,
 }
 
 /// How a consumer hands a read batch to its handler.
 trait Dispatch: Send + Sync {
+    /// How many entries may be read now; waits until at least one may.
+    fn room(&self) -> impl Future<Output = usize> + Send;
     fn dispatch(
         &self,
-        consumer: &Consumer,
+        consumer: &Arc<Consumer>,
         conn: &ConnectionManager,
         key: &str,
         batch: Vec<(StreamId, u64)>,
     ) -> impl Future<Output = ()> + Send;
+    /// Waits for every dispatched entry to finish.
+    fn drain(&self) -> impl Future<Output = ()> + Send;
 }
 
-/// Each entry to [`Handler::handle`], concurrently, acked one by one.
-struct EachEntry<H>(Arc<H>);
+/// Each entry to [`Handler::handle`] in a task of its own, at most `limit` at once, acked one by one:
+/// a slow entry never holds up the others, and the cap bounds memory (a render takes ≈ 1.5 GiB).
+struct EachEntry<H> {
+    handler: Arc<H>,
+    slots: Arc<tokio::sync::Semaphore>,
+    limit: u32,
+}
+
+impl<H: Handler> EachEntry<H> {
+    fn new(handler: H, limit: usize) -> Self {
+        let limit = limit.clamp(1, tokio::sync::Semaphore::MAX_PERMITS) as u32;
+        Self {
+            handler: Arc::new(handler),
+            slots: Arc::new(tokio::sync::Semaphore::new(limit as usize)),
+            limit,
+        }
+    }
+}
 
 impl<H: Handler> Dispatch for EachEntry<H> {
+    async fn room(&self) -> usize {
+        if self.slots.available_permits() == 0 {
+            // Wait for a slot without keeping it: the dispatch takes the slots it uses.
+            drop(self.slots.acquire().await);
+        }
+        self.slots.available_permits().max(1)
+    }
+
     async fn dispatch(
         &self,
-        consumer: &Consumer,
+        consumer: &Arc<Consumer>,
         conn: &ConnectionManager,
         key: &str,
         batch: Vec<(StreamId, u64)>,
     ) {
-        let work = batch.into_iter().map(|(entry, deliveries)| {
-            let handler = self.0.clone();
-            let mut conn = conn.clone();
-            async move {
+        for (entry, deliveries) in batch {
+            let Ok(slot) = self.slots.clone().acquire_owned().await else {
+                return;
+            };
+            let (handler, consumer) = (self.handler.clone(), consumer.clone());
+            let (mut conn, key) = (conn.clone(), key.to_owned());
+            tokio::spawn(async move {
                 consumer
-                    .process(&*handler, &mut conn, key, entry, deliveries)
-                    .await
-            }
-        });
-        futures::future::join_all(work).await;
+                    .process(&*handler, &mut conn, &key, entry, deliveries)
+                    .await;
+                drop(slot);
+            });
+        }
+    }
+
+    async fn drain(&self) {
+        drop(self.slots.acquire_many(self.limit).await);
     }
 }
 
@@ -387,9 +440,15 @@ impl<H: Handler> Dispatch for EachEntry<H> {
 struct WholeBatch<H>(H);
 
 impl<H: BatchHandler> Dispatch for WholeBatch<H> {
+    async fn room(&self) -> usize {
+        usize::MAX
+    }
+
+    async fn drain(&self) {}
+
     async fn dispatch(
         &self,
-        consumer: &Consumer,
+        consumer: &Arc<Consumer>,
         conn: &ConnectionManager,
         key: &str,
         batch: Vec<(StreamId, u64)>,
@@ -433,13 +492,20 @@ impl Consumer {
         self
     }
 
-    /// Processes deliveries until `shutdown` is cancelled, then finishes the batch in hand and returns.
+    /// Entries [`Consumer::run`] handles at once; the bus's `batch` setting by default.
+    pub fn concurrency(mut self, entries: usize) -> Self {
+        self.concurrency = entries.max(1);
+        self
+    }
+
+    /// Processes deliveries until `shutdown` is cancelled, then finishes those in hand and returns.
     pub async fn run<H: Handler>(
         self,
         handler: H,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        self.drive(EachEntry(Arc::new(handler)), shutdown).await
+        let limit = self.concurrency;
+        self.drive(EachEntry::new(handler, limit), shutdown).await
     }
 
     /// Like [`Consumer::run`], handing each read batch to `handler` whole.
@@ -473,23 +539,29 @@ impl Consumer {
         };
         let mut last_reclaim = tokio::time::Instant::now();
         tracing::info!(stream = %self.stream, group = %self.group, consumer = %self.name, "bus consumer started");
+        let this = Arc::new(self);
         while !shutdown.is_cancelled() {
-            let batch = if last_reclaim.elapsed() >= self.reclaim_idle.min(Duration::from_secs(5)) {
+            let room = tokio::select! {
+                room = dispatch.room() => room,
+                () = shutdown.cancelled() => break,
+            };
+            let count = this.batch.min(room);
+            let batch = if last_reclaim.elapsed() >= this.reclaim_idle.min(Duration::from_secs(5)) {
                 last_reclaim = tokio::time::Instant::now();
-                self.reclaim(&mut conn, &key, self.batch).await
+                this.reclaim(&mut conn, &key, count).await
             } else {
                 Ok(Vec::new())
             };
             let batch = match batch {
                 Ok(batch) if !batch.is_empty() => Ok(batch),
-                Ok(_) => self.read_new(&mut conn, &key, self.batch, block).await,
+                Ok(_) => this.read_new(&mut conn, &key, count, block).await,
                 Err(e) => Err(e),
             };
             match batch {
                 // Run to completion even when shutdown arrives mid-batch: that is the drain.
-                Ok(batch) => dispatch.dispatch(&self, &conn, &key, batch).await,
+                Ok(batch) => dispatch.dispatch(&this, &conn, &key, batch).await,
                 Err(error) => {
-                    tracing::warn!(stream = %self.stream, error = format!("{error:#}"), "bus read failed");
+                    tracing::warn!(stream = %this.stream, error = format!("{error:#}"), "bus read failed");
                     tokio::select! {
                         _ = shutdown.cancelled() => {}
                         _ = tokio::time::sleep(Duration::from_millis(500)) => {}
@@ -497,7 +569,8 @@ impl Consumer {
                 }
             }
         }
-        tracing::info!(stream = %self.stream, consumer = %self.name, "bus consumer drained");
+        dispatch.drain().await;
+        tracing::info!(stream = %this.stream, consumer = %this.name, "bus consumer drained");
         Ok(())
     }
 
@@ -609,7 +682,11 @@ impl Consumer {
         let span = tracing::info_span!("bus_delivery", stream = %self.stream, kind = %envelope.kind,
             message_id = %envelope.id, run_id = envelope.run_id.map(|id| id.to_string()), deliveries);
         async {
-            match handler.handle(&delivery).await {
+            let outcome = tokio::select! {
+                outcome = handler.handle(&delivery) => outcome,
+                never = self.keep_claimed(conn.clone(), key, &delivery.entry_id) => match never {},
+            };
+            match outcome {
                 Ok(()) => {
                     let acked: redis::RedisResult<u64> =
                         conn.xack(key, &self.group, &[&delivery.entry_id]).await;
@@ -639,6 +716,35 @@ impl Consumer {
         }
         .instrument(span)
         .await;
+    }
+
+    /// Resets the entry's idle time every third of the reclaim timeout while its handler works,
+    /// so no consumer (this one included) reclaims an entry that is still being handled: a render
+    /// that runs for minutes is not started twice. Runs until dropped.
+    async fn keep_claimed(
+        &self,
+        mut conn: ConnectionManager,
+        key: &str,
+        entry_id: &str,
+    ) -> std::convert::Infallible {
+        let mut beat =
+            tokio::time::interval((self.reclaim_idle / 3).max(Duration::from_millis(10)));
+        beat.tick().await;
+        loop {
+            beat.tick().await;
+            let claimed: redis::RedisResult<redis::Value> = redis::cmd("XCLAIM")
+                .arg(key)
+                .arg(&self.group)
+                .arg(&self.name)
+                .arg(0)
+                .arg(entry_id)
+                .arg("JUSTID")
+                .query_async(&mut conn)
+                .await;
+            if let Err(error) = claimed {
+                tracing::warn!(entry = entry_id, error = %error, "could not extend the claim on an entry in progress");
+            }
+        }
     }
 
     async fn dead_letter(

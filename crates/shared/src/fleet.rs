@@ -13,7 +13,7 @@ use axum::{
     routing::get,
     Extension, Router,
 };
-use futures::{future::BoxFuture, FutureExt as _};
+use futures::FutureExt as _;
 use sqlx::PgPool;
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -36,11 +36,9 @@ use crate::{
     queue_admin,
     rate_limit::{self, RateLimitState, RateLimiter},
     storage::{self, MediaStore},
+    supervise::{self, SupervisorMetrics, Worker, WorkerHealth},
     telemetry,
 };
-
-/// A background task that runs until the shutdown token is cancelled, then drains and returns.
-pub type Worker = BoxFuture<'static, anyhow::Result<()>>;
 
 /// What every service gets: configuration, database, bus, media store, auth, metrics, shutdown.
 #[derive(Clone)]
@@ -54,6 +52,7 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub shutdown: CancellationToken,
     watched_streams: Arc<Mutex<Vec<(String, String)>>>,
+    workers: WorkerHealth,
 }
 
 impl Context {
@@ -76,6 +75,7 @@ impl Context {
             metrics: Metrics::new()?,
             shutdown,
             watched_streams: Arc::default(),
+            workers: WorkerHealth::default(),
             settings: Arc::new(settings),
         })
     }
@@ -84,11 +84,28 @@ impl Context {
         &self.settings.config
     }
 
-    /// A worker consuming `stream` as consumer group `group`; its depth is exported as metrics.
+    /// A worker consuming `stream` as consumer group `group`, handling up to `concurrency.<group>`
+    /// entries at once (the bus's `batch` when unset); its depth is exported as metrics.
     pub fn consume<H: Handler>(&self, stream: &str, group: &str, handler: H) -> Worker {
-        self.consumer(stream, group)
-            .run(handler, self.shutdown.clone())
-            .boxed()
+        self.consume_at_most(stream, group, self.config().bus.batch, handler)
+    }
+
+    /// Like [`Context::consume`], with `default_concurrency` when `concurrency.<group>` is unset.
+    pub fn consume_at_most<H: Handler>(
+        &self,
+        stream: &str,
+        group: &str,
+        default_concurrency: usize,
+        handler: H,
+    ) -> Worker {
+        let concurrency = self.config().concurrency_of(group, default_concurrency);
+        let handler = Arc::new(handler);
+        let (ctx, stream_name, group_name) = (self.clone(), stream.to_owned(), group.to_owned());
+        Worker::new(format!("{group}:{stream}"), move || {
+            ctx.consumer(&stream_name, &group_name)
+                .concurrency(concurrency)
+                .run(handler.clone(), ctx.shutdown.clone())
+        })
     }
 
     /// Like [`Context::consume`], handing `handler` up to `batch` deliveries at a time.
@@ -99,10 +116,13 @@ impl Context {
         batch: usize,
         handler: H,
     ) -> Worker {
-        self.consumer(stream, group)
-            .batch_size(batch)
-            .run_batches(handler, self.shutdown.clone())
-            .boxed()
+        let handler = Arc::new(handler);
+        let (ctx, stream_name, group_name) = (self.clone(), stream.to_owned(), group.to_owned());
+        Worker::new(format!("{group}:{stream}"), move || {
+            ctx.consumer(&stream_name, &group_name)
+                .batch_size(batch)
+                .run_batches(handler.clone(), ctx.shutdown.clone())
+        })
     }
 
     /// A uniquely named member of `group` on `stream`, whose depth `/metrics` reports.
@@ -110,6 +130,11 @@ impl Context {
         self.watch_stream(stream, group);
         let consumer_name = format!("{group}-{}", uuid::Uuid::new_v4().simple());
         self.bus.consumer(stream, group, &consumer_name)
+    }
+
+    /// Which supervised workers are down, and why.
+    pub fn worker_health(&self) -> &WorkerHealth {
+        &self.workers
     }
 
     /// Exports the depth of `stream` for `group` in `/metrics`.
@@ -208,6 +233,10 @@ pub fn app(ctx: &Context, services: &[Arc<dyn Service>]) -> anyhow::Result<Route
         .layer(from_fn_with_state(rate_limit, rate_limit::layer))
         .layer(Extension(ctx.auth.clone()))
         .layer(DefaultBodyLimit::max(ctx.config().max_body_bytes))
+        .layer(from_fn_with_state(
+            Duration::from_secs(ctx.config().request_timeout_secs),
+            within_request_timeout,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
         }))
@@ -218,6 +247,27 @@ pub fn app(ctx: &Context, services: &[Arc<dyn Service>]) -> anyhow::Result<Route
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid)))
+}
+
+/// Answers 503 `request_timeout` when the handler has not produced a response within `timeout`
+/// (a streamed body, such as server-sent events, may go on after its response started).
+async fn within_request_timeout(
+    State(timeout): State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "request_timeout",
+            format!(
+                "no response within {} s; retry later",
+                timeout.as_secs_f64()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 fn base_readiness(ctx: &Context) -> Readiness {
@@ -246,6 +296,7 @@ fn base_readiness(ctx: &Context) -> Readiness {
                 async move { store.check().await }.boxed()
             }),
         )
+        .with("workers", ctx.workers.check())
 }
 
 async fn render_metrics(State(ctx): State<Context>) -> impl IntoResponse {
@@ -269,13 +320,30 @@ pub async fn run(
         .iter()
         .map(|s| s.name().to_owned())
         .collect::<Vec<_>>();
-    workers.spawn(
-        Relay::new(ctx.db.clone(), ctx.bus.clone(), names.clone()).run(ctx.shutdown.clone()),
-    );
+    let relay = {
+        let (db, bus, names, shutdown) = (
+            ctx.db.clone(),
+            ctx.bus.clone(),
+            names.clone(),
+            ctx.shutdown.clone(),
+        );
+        Worker::new("outbox-relay", move || {
+            Relay::new(db.clone(), bus.clone(), names.clone()).run(shutdown.clone())
+        })
+    };
+    let mut supervised = vec![relay];
     for service in &services {
-        for worker in service.workers(&ctx)? {
-            workers.spawn(worker);
-        }
+        supervised.extend(service.workers(&ctx)?);
+    }
+    let supervisor_metrics = SupervisorMetrics::register(&ctx.metrics)?;
+    for worker in supervised {
+        workers.spawn(supervise::supervise(
+            worker,
+            ctx.shutdown.clone(),
+            ctx.workers.clone(),
+            supervisor_metrics.clone(),
+            supervise::Backoff::default(),
+        ));
     }
     tracing::info!(address = %listener.local_addr()?, services = ?names, "serving");
     axum::serve(listener, app)
@@ -284,10 +352,8 @@ pub async fn run(
     let grace = Duration::from_secs(ctx.config().shutdown_grace_secs);
     let drained = tokio::time::timeout(grace, async {
         while let Some(joined) = workers.join_next().await {
-            match joined {
-                Ok(Err(error)) => tracing::error!(error = format!("{error:#}"), "worker failed"),
-                Err(error) => tracing::error!(error = %error, "worker panicked"),
-                Ok(Ok(())) => {}
+            if let Err(error) = joined {
+                tracing::error!(error = %error, "worker supervisor stopped abnormally");
             }
         }
     })
@@ -302,4 +368,42 @@ pub async fn run(
     ctx.db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{body::Body, http::Request};
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_slower_than_the_timeout_gets_a_503_with_a_reason() -> anyhow::Result<()> {
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route("/quick", get(|| async { "ok" }))
+            .layer(from_fn_with_state(
+                Duration::from_millis(100),
+                within_request_timeout,
+            ));
+        let slow = app
+            .clone()
+            .oneshot(Request::get("/slow").body(Body::empty())?)
+            .await?;
+        assert_eq!(slow.status().as_u16(), 503);
+        let body = axum::body::to_bytes(slow.into_body(), 4096).await?;
+        let error: serde_json::Value = serde_json::from_slice(&body)?;
+        assert_eq!(error["code"], "request_timeout");
+        let quick = app
+            .oneshot(Request::get("/quick").body(Body::empty())?)
+            .await?;
+        assert_eq!(quick.status().as_u16(), 200);
+        Ok(())
+    }
 }

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod breaker;
 pub mod bus;
+pub mod child;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -22,9 +23,11 @@ pub mod queue_admin;
 pub mod rate_limit;
 pub mod shutdown;
 pub mod storage;
+pub mod supervise;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use error::{ApiError, ApiResult};
-pub use fleet::{Context, Service, Worker};
+pub use fleet::{Context, Service};
+pub use supervise::Worker;

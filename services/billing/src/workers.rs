@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use futures::FutureExt as _;
 use shared::{Context, Worker};
 
 use crate::{budgets, ledger::LedgerWriter, plans};
@@ -16,24 +15,31 @@ pub fn ingest(ctx: &Context, writer: LedgerWriter, batch: usize) -> Worker {
 /// Releases leases past their expiry every `interval_ms`.
 pub fn sweep_leases(ctx: &Context, interval_ms: u64) -> Worker {
     let (db, shutdown) = (ctx.db.clone(), ctx.shutdown.clone());
-    async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(interval_ms));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                _ = tick.tick() => {}
-            }
-            match budgets::expire(&db).await {
-                Ok(0) => {}
-                Ok(count) => tracing::info!(count, "released expired budget reservations"),
-                Err(error) => {
-                    tracing::warn!(error = %error, "could not release expired reservations")
-                }
+    Worker::new("billing:lease-sweeper", move || {
+        sweep(db.clone(), shutdown.clone(), interval_ms)
+    })
+}
+
+async fn sweep(
+    db: sqlx::PgPool,
+    shutdown: tokio_util::sync::CancellationToken,
+    interval_ms: u64,
+) -> anyhow::Result<()> {
+    let mut tick = tokio::time::interval(Duration::from_millis(interval_ms));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            _ = tick.tick() => {}
+        }
+        match budgets::expire(&db).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "released expired budget reservations"),
+            Err(error) => {
+                tracing::warn!(error = %error, "could not release expired reservations")
             }
         }
     }
-    .boxed()
 }
 
 /// Publishes the plans' request limits at start and every minute (Redis may have been flushed).
@@ -43,20 +49,26 @@ pub fn publish_limits(ctx: &Context) -> Worker {
         bus: ctx.bus.clone(),
     };
     let shutdown = ctx.shutdown.clone();
-    async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                _ = tick.tick() => {}
-            }
-            if let Err(error) = plans::publish_limits(&state).await {
-                tracing::warn!(
-                    error = format!("{error:#}"),
-                    "could not publish rate limits"
-                );
-            }
+    Worker::new("billing:limits-publisher", move || {
+        keep_limits_published(state.clone(), shutdown.clone())
+    })
+}
+
+async fn keep_limits_published(
+    state: plans::PlanState,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            _ = tick.tick() => {}
+        }
+        if let Err(error) = plans::publish_limits(&state).await {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "could not publish rate limits"
+            );
         }
     }
-    .boxed()
 }

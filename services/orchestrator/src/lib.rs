@@ -12,7 +12,6 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use futures::FutureExt as _;
 use shared::{
     bus::{Delivery, Handler},
     Context, Service, Worker,
@@ -91,7 +90,8 @@ impl Service for Orchestrator {
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
         let state = state(ctx)?;
         let events = ctx.consume("events", "orchestrator", EventHandler(state.clone()));
-        Ok(vec![events, watchdog(state).boxed()])
+        let watchdog = Worker::new("orchestrator:watchdog", move || watchdog(state.clone()));
+        Ok(vec![events, watchdog])
     }
 }
 

@@ -77,13 +77,21 @@ impl Service for VideoService {
         let tools = ffmpeg::Tools {
             ffmpeg: config.ffmpeg_path,
             ffprobe: config.ffprobe_path,
+            timeout: ctx.config().child_timeout(),
         };
         let worker = worker::VideoWorker {
             db: ctx.db.clone(),
             store: ctx.store.clone(),
             tools,
         };
-        Ok(vec![ctx.consume("jobs.video", "video", worker)])
+        // A render holds ≈ 1.5 GiB and keeps about two cores busy.
+        let renders_at_once = std::thread::available_parallelism().map_or(1, |n| n.get() / 2);
+        Ok(vec![ctx.consume_at_most(
+            "jobs.video",
+            "video",
+            renders_at_once.max(1),
+            worker,
+        )])
     }
 
     fn readiness(&self, ctx: &Context) -> Vec<(String, Check)> {

@@ -227,3 +227,88 @@ async fn shutdown_waits_for_the_in_flight_delivery_and_acks_it() -> anyhow::Resu
     assert_eq!(stats.pending, 0, "and it was acked");
     Ok(())
 }
+
+/// A handler working longer than the reclaim timeout keeps its entry: neither another consumer
+/// nor its own reclaim starts the work a second time (a long render is never run twice).
+#[tokio::test]
+async fn an_entry_in_progress_is_not_reclaimed_however_long_it_takes() -> anyhow::Result<()> {
+    let bus = test_bus(5)?;
+    let (recorder, mut seen) = Recorder::new(Duration::from_millis(1500));
+    let shutdown = CancellationToken::new();
+    let consumers: Vec<_> = ["w1", "w2"]
+        .into_iter()
+        .map(|name| {
+            tokio::spawn(
+                bus.consumer(STREAM, "workers", name)
+                    .reclaim_after(Duration::from_millis(200))
+                    .run(recorder.clone(), shutdown.clone()),
+            )
+        })
+        .collect();
+    bus.publish(STREAM, &job(5)).await?;
+    let delivery = tokio::time::timeout(Duration::from_secs(10), seen.recv())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no delivery"))?;
+    assert_eq!(delivery.deliveries, 1);
+    // Long enough for several reclaim rounds to find the entry, had its claim lapsed.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(recorder.calls.load(Ordering::SeqCst), 1, "handled once");
+    shutdown.cancel();
+    for consumer in consumers {
+        consumer.await??;
+    }
+    Ok(())
+}
+
+/// A consumer handles at most `concurrency` entries at once, and a slow one does not hold up the rest.
+#[tokio::test]
+async fn a_consumer_handles_at_most_its_concurrency_at_once() -> anyhow::Result<()> {
+    let bus = test_bus(5)?;
+    let (recorder, mut seen) = Recorder::new(Duration::from_millis(300));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    struct Gauged {
+        inner: Recorder,
+        in_flight: Arc<AtomicUsize>,
+        peak: Arc<AtomicUsize>,
+    }
+    impl Handler for Gauged {
+        async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(now, Ordering::SeqCst);
+            let outcome = self.inner.handle(delivery).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            outcome
+        }
+    }
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(
+        bus.consumer(STREAM, "workers", "w1")
+            .batch_size(8)
+            .concurrency(2)
+            .run(
+                Gauged {
+                    inner: recorder,
+                    in_flight: in_flight.clone(),
+                    peak: peak.clone(),
+                },
+                shutdown.clone(),
+            ),
+    );
+    for n in 0..6 {
+        bus.publish(STREAM, &job(n)).await?;
+    }
+    for _ in 0..6 {
+        tokio::time::timeout(Duration::from_secs(10), seen.recv())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("missing delivery"))?;
+    }
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        2,
+        "never more than two at once"
+    );
+    shutdown.cancel();
+    running.await??;
+    Ok(())
+}
