@@ -87,7 +87,7 @@ pub fn program_check(program: String, version_flag: &'static str) -> crate::heal
     std::sync::Arc::new(move || {
         let program = program.clone();
         Box::pin(async move {
-            let output = tokio::process::Command::new(&program)
+            let output = crate::child::Child::new(&program, std::time::Duration::from_secs(10))
                 .arg(version_flag)
                 .output()
                 .await

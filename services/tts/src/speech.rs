@@ -1,7 +1,7 @@
 //! Narration: each caption phrase is spoken separately through the speech chain (a paid voice or
 //! espeak-ng), so every cue's timing is measured, not estimated.
 
-use std::{io::Cursor, path::Path, process::Stdio, sync::Arc};
+use std::{io::Cursor, path::Path, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use providers::{
@@ -12,7 +12,8 @@ use providers::{
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
-use tokio::{io::AsyncWriteExt as _, process::Command, sync::Semaphore};
+use shared::child::Child;
+use tokio::sync::Semaphore;
 
 /// Output sample rate of every narration.
 pub const SAMPLE_RATE: u32 = 48_000;
@@ -26,6 +27,10 @@ const SCENE_GAP_MS: u64 = 450;
 const SILENCE_THRESHOLD: i16 = 300;
 /// Silence kept at each end of a trimmed phrase, in ms.
 const EDGE_MS: u64 = 30;
+/// Longest espeak-ng may take for one phrase (it needs milliseconds).
+const SPEAK_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest FFmpeg may take to resample a whole narration.
+const RESAMPLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One caption cue: a phrase and exactly when it is spoken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -284,7 +289,8 @@ fn trim_silence(audio: &[i16], keep: usize) -> &[i16] {
 
 /// Runs espeak-ng on one phrase; returns a WAV with its size fields filled in.
 async fn speak(program: &str, language: &str, rate: u32, text: &str) -> anyhow::Result<Vec<u8>> {
-    let mut child = Command::new(program)
+    let output = Child::new(program, SPEAK_TIMEOUT)
+        .named("espeak-ng")
         .args([
             "-v",
             language,
@@ -293,16 +299,9 @@ async fn speak(program: &str, language: &str, rate: u32, text: &str) -> anyhow::
             "--stdout",
             "--stdin",
         ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("espeak-ng is not available (`{program}`)"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(text.as_bytes()).await?;
-    }
-    let output = child.wait_with_output().await?;
+        .stdin(text.as_bytes().to_vec())
+        .output()
+        .await?;
     anyhow::ensure!(
         output.status.success(),
         "espeak-ng failed: {}",
@@ -374,8 +373,9 @@ async fn resample(
         }
         writer.finalize()?;
     }
-    let result = Command::new(ffmpeg)
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
+    let result = Child::new(ffmpeg, RESAMPLE_TIMEOUT)
+        .named("FFmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i"])
         .arg(&input)
         .args([
             "-af",
@@ -386,14 +386,13 @@ async fn resample(
             "pcm_s16le",
         ])
         .arg(&output)
-        .kill_on_drop(true)
         .output()
-        .await
-        .with_context(|| format!("FFmpeg is not available (`{ffmpeg}`)"))?;
+        .await?;
     if !result.status.success() {
         // Not every FFmpeg build has soxr; the default resampler is fine too.
-        let fallback = Command::new(ffmpeg)
-            .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
+        let fallback = Child::new(ffmpeg, RESAMPLE_TIMEOUT)
+            .named("FFmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i"])
             .arg(&input)
             .args(["-ar", &SAMPLE_RATE.to_string(), "-c:a", "pcm_s16le"])
             .arg(&output)

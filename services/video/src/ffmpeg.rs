@@ -3,11 +3,12 @@
 use std::{
     fmt::Write as _,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
-use tokio::process::Command;
+use shared::child::Child;
 
 use crate::formats::Format;
 
@@ -48,15 +49,15 @@ pub const ENCODER_ARGS: &[&str] = &[
 pub struct Tools {
     pub ffmpeg: String,
     pub ffprobe: String,
+    /// Longest one FFmpeg pass may run before it is killed.
+    pub timeout: Duration,
 }
 
-async fn run(program: &str, args: &[String]) -> anyhow::Result<String> {
-    let output = Command::new(program)
-        .args(args)
-        .kill_on_drop(true)
-        .output()
-        .await
-        .with_context(|| format!("{program} is not available"))?;
+/// Longest ffprobe may take to read one output.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
+
+async fn run(program: &str, args: &[String], timeout: Duration) -> anyhow::Result<String> {
+    let output = Child::new(program, timeout).args(args).output().await?;
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     if !output.status.success() {
         let tail: Vec<&str> = stderr.lines().rev().take(12).collect();
@@ -122,7 +123,7 @@ pub async fn premix(
     ]));
     args.push(path_arg(out));
     args.extend(strings(&["-map", "[measured]", "-f", "null", "-"]));
-    let stderr = run(&tools.ffmpeg, &args).await?;
+    let stderr = run(&tools.ffmpeg, &args, tools.timeout).await?;
     let start = stderr
         .rfind('{')
         .context("loudnorm printed no measurement")?;
@@ -295,7 +296,7 @@ pub async fn render(tools: &Tools, plan: &RenderPlan, scratch: &Path) -> anyhow:
         args.extend(strings(ENCODER_ARGS));
         args.push(path_arg(&output.path));
     }
-    run(&tools.ffmpeg, &args).await.map(|_| ())
+    run(&tools.ffmpeg, &args, tools.timeout).await.map(|_| ())
 }
 
 /// A thumbnail written next to the outputs.
@@ -382,7 +383,7 @@ pub async fn thumbnails(
         graph.trim_end_matches(';').to_owned(),
     ]);
     args.extend(outputs);
-    run(&tools.ffmpeg, &args).await?;
+    run(&tools.ffmpeg, &args, tools.timeout).await?;
     Ok(thumbnails)
 }
 
@@ -398,7 +399,7 @@ pub struct Probe {
 }
 
 pub async fn probe(tools: &Tools, path: &Path) -> anyhow::Result<Probe> {
-    let output = Command::new(&tools.ffprobe)
+    let output = Child::new(&tools.ffprobe, PROBE_TIMEOUT)
         .args([
             "-v",
             "error",
@@ -409,8 +410,7 @@ pub async fn probe(tools: &Tools, path: &Path) -> anyhow::Result<Probe> {
         ])
         .arg(path)
         .output()
-        .await
-        .with_context(|| format!("{} is not available", tools.ffprobe))?;
+        .await?;
     anyhow::ensure!(
         output.status.success(),
         "ffprobe failed: {}",
