@@ -1,6 +1,7 @@
 //! Added latency of the provider layer (cache lookup and store, breaker, schema check, usage emit)
 //! against a local instant fake provider under a fixed request rate, and maximum throughput.
-//! Run: `cargo bench -p providers --bench layer` (needs Redis at `REDIS_URL`, default localhost).
+//! Run: `cargo bench -p providers --bench layer` (needs Redis at `REDIS_URL` and Postgres at
+//! `TEST_DATABASE_URL`, default localhost; usage entries go through the outbox).
 
 use std::{
     sync::{
@@ -154,7 +155,15 @@ async fn main() -> anyhow::Result<()> {
         },
     )?;
     let shutdown = CancellationToken::new();
-    let (usage, emitter) = UsageSink::start(bus.clone(), shutdown.clone());
+    let data_dir = tempfile::tempdir()?;
+    let settings = shared::testing::isolated_settings(data_dir.path(), &[])?;
+    let pool = shared::db::connect(settings.config.database_url.expose()).await?;
+    shared::db::migrate(&pool).await?;
+    let relay = tokio::spawn(
+        shared::outbox::Relay::new(pool.clone(), bus.clone(), vec!["bench".to_owned()])
+            .run(shutdown.clone()),
+    );
+    let usage = UsageSink::new(pool.clone());
     let layer = Layer {
         prices: Arc::new(PriceTable::builtin()?),
         cache: Some(ResponseCache::new(bus.clone(), Duration::from_secs(300))),
@@ -281,8 +290,19 @@ async fn main() -> anyhow::Result<()> {
         "  through the layer (miss + store)         {:>8.0} calls/s",
         closed_loop(layered, 64).await
     );
+    let relay_drained = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < relay_drained {
+        let unpublished: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM fleet.outbox WHERE published_at IS NULL")
+                .fetch_one(&pool)
+                .await?;
+        if unpublished == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     shutdown.cancel();
-    let _ = emitter.await;
+    let _ = relay.await;
     let entries = bus
         .entries(providers::usage::USAGE_STREAM)
         .await

@@ -87,9 +87,24 @@ pub struct Completed<R> {
 #[error("every {capability} provider failed: {}", failures.join("; "))]
 pub struct ChainError {
     pub capability: &'static str,
+    /// Each failure in full, for logs: upstream text and addresses included.
     pub failures: Vec<String>,
+    /// Each failure as `provider (outcome class)`: safe to show a client.
+    pub outcomes: Vec<String>,
     /// Cost the failed attempts still incurred (invalid output is paid for).
     pub cost_micros: u64,
+}
+
+impl ChainError {
+    /// What a client may be told: which providers failed and how, never their addresses or
+    /// upstream messages (those stay in the logs).
+    pub fn public_summary(&self) -> String {
+        format!(
+            "every {} provider failed: {}",
+            self.capability,
+            self.outcomes.join(", ")
+        )
+    }
 }
 
 /// An ordered list of providers for capability `C`.
@@ -130,7 +145,6 @@ impl<C: Capability> Chain<C> {
         request: &C::Request,
         options: CallOptions,
     ) -> Result<Completed<C::Reply>, ChainError> {
-        let _in_flight = self.layer.usage.begin();
         let cache = self.cache_for(options);
         let cache_key = match &cache {
             Some(cache) => cache.key(C::NAME, request).ok(),
@@ -163,6 +177,7 @@ impl<C: Capability> Chain<C> {
         }
         let mut budget = self.policy.attempt_budget;
         let mut failures = Vec::new();
+        let mut outcomes = Vec::new();
         let mut spent = 0u64;
         let mut attempts = 0u32;
         for link in &self.links {
@@ -172,12 +187,14 @@ impl<C: Capability> Chain<C> {
                 // A free local provider is the last resort: its own error says more than "circuit open".
                 if link.client.paid() && !link.breaker.allow() {
                     failures.push(format!("{provider}: circuit open"));
+                    outcomes.push(format!("{provider} (circuit open)"));
                     break;
                 }
                 let lease = match self.reserve(context, link, request).await {
                     Ok(lease) => lease,
                     Err(refusal) => {
                         failures.push(format!("{provider}: {refusal}"));
+                        outcomes.push(format!("{provider} (budget refused)"));
                         break;
                     }
                 };
@@ -239,6 +256,7 @@ impl<C: Capability> Chain<C> {
                             "provider call failed"
                         );
                         failures.push(format!("{provider}: {error}"));
+                        outcomes.push(format!("{provider} ({})", error.outcome()));
                         let retry_after = match &error {
                             CallError::Transient { retry_after, .. } => Some(*retry_after),
                             CallError::InvalidOutput { .. } => Some(None),
@@ -259,12 +277,14 @@ impl<C: Capability> Chain<C> {
             }
             if budget == 0 {
                 failures.push("attempt budget exhausted".to_owned());
+                outcomes.push("attempt budget exhausted".to_owned());
                 break;
             }
         }
         Err(ChainError {
             capability: C::NAME,
             failures,
+            outcomes,
             cost_micros: spent,
         })
     }

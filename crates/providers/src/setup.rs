@@ -1,13 +1,12 @@
 //! Building a service's provider layer from the fleet context: configuration, prices, cache,
-//! usage emitter, metrics, and where keys come from.
+//! usage sink, metrics, and where keys come from.
 
 use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use futures::FutureExt as _;
-use shared::{Context, Worker};
+use shared::Context;
 
 use crate::{
     budget::BudgetGate, cache::ResponseCache, chain::Layer, config::ProvidersConfig,
@@ -22,16 +21,15 @@ pub fn process_env() -> Env {
     Arc::new(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
 }
 
-/// The layer a service builds its chains on, and the worker that drains its usage emitter at shutdown.
+/// The layer a service builds its chains on.
 pub struct Setup {
     pub config: ProvidersConfig,
     pub layer: Layer,
     pub env: Env,
-    pub drain: Worker,
 }
 
 impl Setup {
-    /// Reads `[providers]`, loads the price table, starts the usage emitter.
+    /// Reads `[providers]` and loads the price table.
     pub fn start(ctx: &Context) -> anyhow::Result<Setup> {
         let config: ProvidersConfig = ctx.settings.section("providers")?;
         config.validate()?;
@@ -39,16 +37,10 @@ impl Setup {
         let cache = (config.cache_ttl_secs > 0).then(|| {
             ResponseCache::new(ctx.bus.clone(), Duration::from_secs(config.cache_ttl_secs))
         });
-        let (usage, emitter) = UsageSink::start(ctx.bus.clone(), ctx.shutdown.clone());
+        let usage = UsageSink::new(ctx.db.clone());
         let metrics = ctx.metrics.extension(ProviderMetrics::register)?;
         let budget = shared::peer::Peer::from_config(ctx, &config.billing, "provider-layer")?
             .map(|billing| Arc::new(BudgetGate::new(billing, config.reservation_lease_secs)));
-        let drain = async move {
-            emitter
-                .await
-                .map_err(|e| anyhow::anyhow!("usage emitter: {e}"))
-        }
-        .boxed();
         Ok(Setup {
             config,
             layer: Layer {
@@ -59,19 +51,13 @@ impl Setup {
                 budget,
             },
             env: process_env(),
-            drain,
         })
     }
 }
 
 /// A service's chains, built once per process on first use and shared by its routes and workers.
 pub struct Shared<T> {
-    cell: Mutex<Option<Built<T>>>,
-}
-
-struct Built<T> {
-    value: Arc<T>,
-    drain: Option<Worker>,
+    cell: Mutex<Option<Arc<T>>>,
 }
 
 impl<T> Default for Shared<T> {
@@ -94,20 +80,11 @@ impl<T> Shared<T> {
             .lock()
             .map_err(|_| anyhow::anyhow!("provider setup lock poisoned"))?;
         if let Some(built) = cell.as_ref() {
-            return Ok(built.value.clone());
+            return Ok(built.clone());
         }
         let setup = Setup::start(ctx)?;
         let value = Arc::new(build(&setup)?);
-        let Setup { drain, .. } = setup;
-        *cell = Some(Built {
-            value: value.clone(),
-            drain: Some(drain),
-        });
+        *cell = Some(value.clone());
         Ok(value)
-    }
-
-    /// The worker that drains the usage emitter at shutdown; given out once.
-    pub fn take_drain(&self) -> Option<Worker> {
-        self.cell.lock().ok()?.as_mut()?.drain.take()
     }
 }

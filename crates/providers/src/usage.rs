@@ -1,17 +1,10 @@
-//! Usage entries: one per provider call, sent to the `usage` stream in batches off the hot path.
+//! Usage entries: one per provider call, recorded in the outbox before the call returns.
 
-use std::{
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shared::bus::{Bus, Envelope};
-use tokio::{sync::mpsc, task::JoinHandle};
-use tokio_util::sync::CancellationToken;
+use shared::{bus::Envelope, outbox};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::client::Units;
@@ -50,115 +43,45 @@ pub struct UsageEntry {
     pub cache_hit: bool,
 }
 
-/// Hands usage entries to a background emitter; cloning shares the queue.
+/// Records usage entries durably: each goes into the transactional outbox before the call
+/// returns, and the outbox relay moves it to the `usage` stream. A crash after a paid call loses
+/// no entry, and billing ingests each once (by `usage_id`), so the ledger equals the calls made.
 #[derive(Clone)]
 pub struct UsageSink {
-    sender: mpsc::Sender<UsageEntry>,
-    in_flight: Arc<AtomicUsize>,
+    db: PgPool,
 }
 
-/// Marks a provider call in progress; the emitter does not stop while one is.
-pub struct InFlight(Arc<AtomicUsize>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// Entries one pipeline round trip may carry.
-const BATCH: usize = 512;
+/// Longest a call waits for its entry to be written while Postgres is unreachable.
+const RECORD_PATIENCE: Duration = Duration::from_secs(300);
 
 impl UsageSink {
-    /// A sink and its emitter, spawned now; the returned handle finishes once `shutdown` is
-    /// cancelled, no call is in flight and every queued entry is written.
-    pub fn start(bus: Bus, shutdown: CancellationToken) -> (UsageSink, JoinHandle<()>) {
-        let (sender, receiver) = mpsc::channel(16_384);
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        let emitter = tokio::spawn(emit(bus, receiver, shutdown, in_flight.clone()));
-        (UsageSink { sender, in_flight }, emitter)
+    pub fn new(db: PgPool) -> UsageSink {
+        UsageSink { db }
     }
 
-    /// Call before a provider call and keep until its entry is recorded.
-    pub fn begin(&self) -> InFlight {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        InFlight(self.in_flight.clone())
-    }
-
-    /// Queues an entry; waits only when the queue is full (Redis unreachable for a long time).
+    /// Writes `entry` to the outbox, retrying with backoff while Postgres is unreachable.
     pub async fn record(&self, entry: UsageEntry) {
-        if self.sender.send(entry).await.is_err() {
-            tracing::error!("usage emitter has stopped; a usage entry was not recorded");
-        }
-    }
-}
-
-async fn emit(
-    bus: Bus,
-    mut receiver: mpsc::Receiver<UsageEntry>,
-    shutdown: CancellationToken,
-    in_flight: Arc<AtomicUsize>,
-) {
-    let mut batch = Vec::with_capacity(BATCH);
-    loop {
-        if shutdown.is_cancelled() {
-            // Draining: stop once nothing is queued and no call can still queue an entry.
-            match tokio::time::timeout(
-                Duration::from_millis(50),
-                receiver.recv_many(&mut batch, BATCH),
-            )
-            .await
-            {
-                Ok(0) => return,
-                Ok(_) => write(&bus, &mut batch, &shutdown).await,
-                Err(_) if in_flight.load(Ordering::Acquire) == 0 && receiver.is_empty() => return,
-                Err(_) => {}
+        let envelope = envelope(&entry);
+        let deadline = tokio::time::Instant::now() + RECORD_PATIENCE;
+        let mut wait = Duration::from_millis(100);
+        loop {
+            let written = async {
+                let mut conn = self.db.acquire().await?;
+                outbox::enqueue(&mut conn, &entry.service, USAGE_STREAM, &envelope).await
             }
-            continue;
-        }
-        tokio::select! {
-            received = receiver.recv_many(&mut batch, BATCH) => {
-                if received == 0 {
+            .await;
+            match written {
+                Ok(()) => return,
+                Err(error) if tokio::time::Instant::now() >= deadline => {
+                    // Logged whole so an operator can replay it; no secret is in an entry.
+                    tracing::error!(error = %error, entry = %envelope.body, "usage entry could not be recorded");
                     return;
                 }
-                write(&bus, &mut batch, &shutdown).await;
-            }
-            () = shutdown.cancelled() => {}
-        }
-    }
-}
-
-/// Writes the batch in one pipelined round trip, retrying with backoff until it lands or the
-/// process is stopping and a last attempt failed.
-async fn write(bus: &Bus, batch: &mut Vec<UsageEntry>, shutdown: &CancellationToken) {
-    let mut wait = Duration::from_millis(100);
-    loop {
-        let envelopes: Vec<Envelope> = batch.iter().map(envelope).collect();
-        match bus.publish_batch(USAGE_STREAM, &envelopes).await {
-            Ok(()) => {
-                batch.clear();
-                return;
-            }
-            Err(error) if shutdown.is_cancelled() => {
-                tracing::error!(
-                    error = format!("{error:#}"),
-                    lost = batch.len(),
-                    "usage entries could not be written at shutdown"
-                );
-                batch.clear();
-                return;
-            }
-            Err(error) => {
-                tracing::warn!(
-                    error = format!("{error:#}"),
-                    queued = batch.len(),
-                    "usage entries not written yet; retrying"
-                );
-                tokio::select! {
-                    () = tokio::time::sleep(wait) => {}
-                    () = shutdown.cancelled() => {}
+                Err(error) => {
+                    tracing::warn!(error = %error, usage_id = %entry.usage_id, "usage entry not recorded yet; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
                 }
-                wait = (wait * 2).min(Duration::from_secs(5));
             }
         }
     }

@@ -88,8 +88,6 @@ impl Service for ImageService {
             chain: self.images(ctx)?,
             ffmpeg: config.ffmpeg_path,
         };
-        let mut workers = vec![ctx.consume("jobs.image", "image", worker)];
-        workers.extend(self.images.take_drain());
-        Ok(workers)
+        Ok(vec![ctx.consume("jobs.image", "image", worker)])
     }
 }

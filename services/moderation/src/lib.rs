@@ -143,8 +143,6 @@ impl Service for ModerationService {
             chain: self.classifier(ctx, &config)?,
             config: Arc::new(config),
         };
-        let mut workers = vec![ctx.consume("jobs.moderation", "moderation", worker)];
-        workers.extend(self.classifier.take_drain());
-        Ok(workers)
+        Ok(vec![ctx.consume("jobs.moderation", "moderation", worker)])
     }
 }

@@ -91,8 +91,6 @@ impl Service for MusicService {
             synthesiser: self.synthesiser.clone(),
             ffmpeg: config.ffmpeg_path,
         };
-        let mut workers = vec![ctx.consume("jobs.music", "music", worker)];
-        workers.extend(self.music.take_drain());
-        Ok(workers)
+        Ok(vec![ctx.consume("jobs.music", "music", worker)])
     }
 }

@@ -84,8 +84,6 @@ impl Service for StoryService {
             db: ctx.db.clone(),
             chain: self.text(ctx)?,
         };
-        let mut workers = vec![ctx.consume("jobs.story", "story", worker)];
-        workers.extend(self.text.take_drain());
-        Ok(workers)
+        Ok(vec![ctx.consume("jobs.story", "story", worker)])
     }
 }

@@ -94,9 +94,7 @@ impl Service for TtsService {
             config: ctx.settings.service("tts")?,
             chain: self.speech(ctx)?,
         };
-        let mut workers = vec![ctx.consume("jobs.tts", "tts", worker)];
-        workers.extend(self.speech.take_drain());
-        Ok(workers)
+        Ok(vec![ctx.consume("jobs.tts", "tts", worker)])
     }
 
     fn readiness(&self, ctx: &Context) -> Vec<(String, Check)> {

@@ -51,7 +51,7 @@ async fn bodies(server: &MockServer, suffix: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_paid_call_reserves_its_estimate_and_settles_its_exact_cost() -> anyhow::Result<()> {
-    let harness = Harness::new()?;
+    let harness = Harness::new().await?;
     let (provider, billing) = (MockServer::start().await, MockServer::start().await);
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
@@ -114,7 +114,7 @@ async fn a_paid_call_reserves_its_estimate_and_settles_its_exact_cost() -> anyho
 
 #[tokio::test]
 async fn an_exhausted_budget_skips_the_paid_provider_without_calling_it() -> anyhow::Result<()> {
-    let harness = Harness::new()?;
+    let harness = Harness::new().await?;
     let (provider, billing) = (MockServer::start().await, MockServer::start().await);
     Mock::given(method("POST"))
         .and(path("/v1/billing/reservations"))
@@ -162,7 +162,7 @@ async fn an_exhausted_budget_skips_the_paid_provider_without_calling_it() -> any
 
 #[tokio::test]
 async fn with_billing_unreachable_paid_calls_fail_closed() -> anyhow::Result<()> {
-    let harness = Harness::new()?;
+    let harness = Harness::new().await?;
     let provider = MockServer::start().await;
     let chain = Chain::new(
         vec![

@@ -43,7 +43,7 @@ fn chain(harness: &Harness, links: Vec<Link<Text>>, budget: u32) -> Chain<Text> 
 
 #[tokio::test]
 async fn a_reply_is_parsed_validated_and_priced_exactly_from_the_table() -> anyhow::Result<()> {
-    let harness = Harness::new()?;
+    let harness = Harness::new().await?;
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
@@ -117,7 +117,7 @@ async fn a_429_waits_as_long_as_retry_after_says() -> anyhow::Result<()> {
         ("retry-after", "1", Duration::from_secs(1)),
         ("retry-after-ms", "400", Duration::from_millis(400)),
     ] {
-        let harness = Harness::new()?;
+        let harness = Harness::new().await?;
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .respond_with(ResponseTemplate::new(429).insert_header(name, value).set_body_json(
@@ -159,7 +159,7 @@ async fn a_429_waits_as_long_as_retry_after_says() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn server_errors_are_retried_then_the_chain_falls_back() -> anyhow::Result<()> {
-    let harness = Harness::new()?;
+    let harness = Harness::new().await?;
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(503))
@@ -193,7 +193,7 @@ async fn server_errors_are_retried_then_the_chain_falls_back() -> anyhow::Result
 
 #[tokio::test]
 async fn a_401_moves_on_at_once_and_the_breaker_counts_it() -> anyhow::Result<()> {
-    let harness = Harness::new()?;
+    let harness = Harness::new().await?;
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(401).set_body_json(
@@ -254,7 +254,7 @@ async fn a_401_moves_on_at_once_and_the_breaker_counts_it() -> anyhow::Result<()
 
 #[tokio::test]
 async fn malformed_and_off_schema_output_is_retried_priced_and_falls_back() -> anyhow::Result<()> {
-    let harness = Harness::new()?;
+    let harness = Harness::new().await?;
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_json(completion(
@@ -301,7 +301,7 @@ async fn malformed_and_off_schema_output_is_retried_priced_and_falls_back() -> a
 
 #[tokio::test]
 async fn a_slow_provider_times_out_and_the_chain_falls_back() -> anyhow::Result<()> {
-    let harness = Harness::new()?;
+    let harness = Harness::new().await?;
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ok_title("Too late").set_delay(Duration::from_secs(3)))
@@ -337,7 +337,7 @@ async fn a_slow_provider_times_out_and_the_chain_falls_back() -> anyhow::Result<
 #[tokio::test]
 async fn the_breaker_opens_after_the_threshold_and_recovers_after_the_cooldown(
 ) -> anyhow::Result<()> {
-    let harness = Harness::new()?;
+    let harness = Harness::new().await?;
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(500))
@@ -411,7 +411,7 @@ async fn the_breaker_opens_after_the_threshold_and_recovers_after_the_cooldown(
 
 #[tokio::test]
 async fn a_cache_hit_makes_no_http_call_and_costs_nothing() -> anyhow::Result<()> {
-    let harness = Harness::new()?;
+    let harness = Harness::new().await?;
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ok_title("Cached title"))
@@ -468,7 +468,7 @@ async fn a_cache_hit_makes_no_http_call_and_costs_nothing() -> anyhow::Result<()
 
 #[tokio::test]
 async fn free_replies_are_not_cached() -> anyhow::Result<()> {
-    let harness = Harness::new()?;
+    let harness = Harness::new().await?;
     let chain = chain(&harness, vec![link(Arc::new(OfflineTitles), 1)], 6);
     chain
         .call(&context(), &title_request("free"), CallOptions::default())
@@ -482,7 +482,7 @@ async fn free_replies_are_not_cached() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn the_attempt_budget_spans_the_whole_chain() -> anyhow::Result<()> {
-    let harness = Harness::new()?;
+    let harness = Harness::new().await?;
     let first = MockServer::start().await;
     let second = MockServer::start().await;
     for server in [&first, &second] {
@@ -515,7 +515,7 @@ async fn the_attempt_budget_spans_the_whole_chain() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn a_quota_error_opens_the_breaker_for_the_long_cooldown() -> anyhow::Result<()> {
-    let harness = Harness::new()?;
+    let harness = Harness::new().await?;
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(429).set_body_json(serde_json::json!({
@@ -546,7 +546,7 @@ async fn a_quota_error_opens_the_breaker_for_the_long_cooldown() -> anyhow::Resu
 
 #[tokio::test]
 async fn with_every_circuit_open_the_chain_fails_fast_and_says_so() -> anyhow::Result<()> {
-    let harness = Harness::new()?;
+    let harness = Harness::new().await?;
     let server = MockServer::start().await;
     let breaker = crate::support::lenient_breaker();
     breaker.trip_for(Duration::from_secs(60));

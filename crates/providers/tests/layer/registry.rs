@@ -6,7 +6,7 @@ use providers::{
     catalogue, chain::Describe as _, config::ProvidersConfig, registry::build, setup::Env,
 };
 
-use crate::support::{Harness, OfflineTitles};
+use crate::support::{idle_layer, Harness, OfflineTitles};
 
 fn env(pairs: &[(&str, &str)]) -> Env {
     let map: HashMap<String, String> = pairs
@@ -22,12 +22,11 @@ fn config(toml: &str) -> anyhow::Result<ProvidersConfig> {
 }
 
 fn chain_names(config: &ProvidersConfig, env: &Env) -> anyhow::Result<Vec<String>> {
-    let harness = Harness::new()?;
     let chain = build(
         config,
         &config.text,
         &catalogue::text(Arc::new(OfflineTitles)),
-        &harness.layer,
+        &idle_layer()?,
         env,
     )?;
     Ok(chain
@@ -68,7 +67,7 @@ async fn a_configured_chain_is_taken_in_order_with_its_limits() -> anyhow::Resul
         chain = ["gemini:gemini-2.0-flash", { provider = "openai-compatible", base_url = "http://127.0.0.1:9/v1", model = "qwen", timeout_ms = 1500, max_attempts = 2 }, "offline"]
         "#,
     )?;
-    let harness = Harness::new()?;
+    let harness = Harness::new().await?;
     let chain = build(
         &config,
         &config.text,

@@ -17,6 +17,9 @@ use shared::{
     breaker::{BreakerConfig, CircuitBreaker},
     bus::Bus,
     config::BusConfig,
+    db,
+    outbox::Relay,
+    testing::isolated_settings,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -34,7 +37,7 @@ pub fn openai(server: &wiremock::MockServer) -> anyhow::Result<Arc<dyn Client<Te
     )?))
 }
 
-/// A layer whose usage goes to a stream under a fresh prefix.
+/// A layer on a fresh database whose usage the outbox relay moves to a stream under a fresh prefix.
 pub struct Harness {
     pub bus: Bus,
     pub layer: Layer,
@@ -43,7 +46,7 @@ pub struct Harness {
 }
 
 impl Harness {
-    pub fn new() -> anyhow::Result<Harness> {
+    pub async fn new() -> anyhow::Result<Harness> {
         let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
         let bus = Bus::new(
             REDIS_URL,
@@ -57,7 +60,14 @@ impl Harness {
             },
         )?;
         let shutdown = CancellationToken::new();
-        let (usage, _emitter) = UsageSink::start(bus.clone(), shutdown.clone());
+        let data_dir = tempfile::tempdir()?;
+        let settings = isolated_settings(data_dir.path(), &[])?;
+        let pool = db::connect(settings.config.database_url.expose()).await?;
+        db::migrate(&pool).await?;
+        tokio::spawn(
+            Relay::new(pool.clone(), bus.clone(), vec!["story".to_owned()]).run(shutdown.clone()),
+        );
+        let usage = UsageSink::new(pool);
         let registry = prometheus::Registry::new();
         let metrics = Arc::new(ProviderMetrics::register(&registry)?);
         let layer = Layer {
@@ -89,6 +99,18 @@ impl Harness {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// A layer for tests that build chains without calling them: nothing is cached or recorded.
+pub fn idle_layer() -> anyhow::Result<Layer> {
+    let pool = sqlx::postgres::PgPoolOptions::new().connect_lazy(&shared::testing::server_url())?;
+    Ok(Layer {
+        prices: Arc::new(PriceTable::builtin()?),
+        cache: None,
+        usage: UsageSink::new(pool),
+        metrics: Arc::new(ProviderMetrics::register(&prometheus::Registry::new())?),
+        budget: None,
+    })
 }
 
 impl Drop for Harness {

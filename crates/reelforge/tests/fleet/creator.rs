@@ -53,6 +53,19 @@ fn override_value(value: Value) -> anyhow::Result<shared::config::toml_value::Va
     Ok(serde_json::from_value(value)?)
 }
 
+/// The usage stream's entries once `count` arrived (or after 10 s): calls record them in the
+/// outbox before they return, and the relay moves them to the stream.
+async fn usage_entries(app: &TestApp, count: usize) -> anyhow::Result<Vec<shared::bus::Envelope>> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let entries = app.ctx.bus.entries("usage").await?;
+        if entries.len() >= count || tokio::time::Instant::now() > deadline {
+            return Ok(entries.into_iter().map(|(_, e)| e).collect());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn copy_answers_every_kind_offline_deterministically_and_refuses_bad_input(
 ) -> anyhow::Result<()> {
@@ -166,10 +179,10 @@ async fn copy_goes_through_a_configured_provider_with_cache_usage_and_an_admin_v
         "the cache hit made no call"
     );
 
-    let usage = app.ctx.bus.entries("usage").await?;
+    let usage = usage_entries(&app, 3).await?;
     let entries: Vec<(Value, Value)> = usage
         .iter()
-        .map(|(_, e)| (e.body["cost_micros"].clone(), e.body["cache_hit"].clone()))
+        .map(|e| (e.body["cost_micros"].clone(), e.body["cache_hit"].clone()))
         .collect();
     assert_eq!(
         entries,
@@ -181,7 +194,7 @@ async fn copy_goes_through_a_configured_provider_with_cache_usage_and_an_admin_v
     );
     assert!(usage
         .iter()
-        .all(|(_, e)| e.body["tenant"] == "acme" && e.body["service"] == "story"));
+        .all(|e| e.body["tenant"] == "acme" && e.body["service"] == "story"));
 
     let view: Value = app
         .client
@@ -227,13 +240,10 @@ async fn with_the_configured_server_down_copy_falls_back_offline() -> anyhow::Re
     .await?;
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["provider"], "offline");
-    let outcomes: Vec<Value> = app
-        .ctx
-        .bus
-        .entries("usage")
+    let outcomes: Vec<Value> = usage_entries(&app, 3)
         .await?
         .iter()
-        .map(|(_, e)| e.body["outcome"].clone())
+        .map(|e| e.body["outcome"].clone())
         .collect();
     assert_eq!(
         outcomes,
@@ -264,4 +274,39 @@ async fn a_misconfigured_chain_stops_the_service_with_the_key_named() -> anyhow:
         "{error}"
     );
     Ok(())
+}
+
+/// When every provider fails, the client learns which providers failed and how, never their
+/// addresses or what they answered (upstream text can hold internal hostnames or echoed keys).
+#[tokio::test]
+async fn a_502_names_providers_and_outcomes_but_leaks_no_address_or_upstream_text(
+) -> anyhow::Result<()> {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_string("db-7.internal.corp refused: key sk-leaky-123 is invalid"),
+        )
+        .mount(&server)
+        .await;
+    let chain = json!([{ "provider": "ollama", "base_url": format!("{}/v1", server.uri()), "max_attempts": 1 }]);
+    let app = TestApp::spawn_with(
+        vec![story::service()],
+        &[("providers.text.chain", override_value(chain)?)],
+    )
+    .await?;
+    let (status, reply) = post_copy(
+        &app,
+        Role::Operator,
+        &json!({ "kind": "email", "topic": "Lakes" }),
+    )
+    .await?;
+    assert_eq!(status, 502, "{reply}");
+    assert_eq!(reply["code"], "providers_failed");
+    let detail = reply["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("ollama (refused)"), "{detail}");
+    for secret in ["127.0.0.1", "internal.corp", "sk-leaky", &server.uri()] {
+        assert!(!detail.contains(secret), "{secret} leaked: {detail}");
+    }
+    app.stop().await
 }

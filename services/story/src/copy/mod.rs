@@ -247,10 +247,11 @@ pub async fn write(
         )
         .await
         .map_err(|error| {
+            tracing::warn!(error = %error, "copy request failed at every provider");
             ApiError::new(
                 axum::http::StatusCode::BAD_GATEWAY,
                 "providers_failed",
-                error.to_string(),
+                error.public_summary(),
             )
         })?;
     Ok(Json(CopyResponse {
