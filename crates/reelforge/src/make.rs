@@ -64,11 +64,11 @@ impl Fleet {
             }
             let (_, signer) = shared::auth::Authenticator::from_config(&settings.config)?;
             let signer = signer.context("set REELFORGE_TOKEN: this fleet holds no signing key")?;
-            // A service token: this command polls the run several times a second, which a
-            // tenant's per-minute request limit is not meant for.
+            // An operator of one tenant, for as long as a long run may take: this command
+            // follows the run's event stream, so it stays well inside the tenant's request limit.
             signer.issue(
                 "reelforge-make",
-                Role::Service,
+                Role::Operator,
                 Some("default"),
                 Duration::from_secs(6 * 3600),
             )
@@ -152,6 +152,33 @@ async fn api(
         body["detail"].as_str().unwrap_or("no detail")
     );
     Ok(body)
+}
+
+/// Notified whenever the run's server-sent event stream delivers an event, so the run is read
+/// once per change instead of polled; a broken stream only leaves the caller's slow poll.
+fn follow_events(
+    client: &reqwest::Client,
+    fleet: &Fleet,
+    id: &str,
+) -> std::sync::Arc<tokio::sync::Notify> {
+    use futures::StreamExt as _;
+    let news = std::sync::Arc::new(tokio::sync::Notify::new());
+    let request = client
+        .get(format!("{}/v1/runs/{id}/events", fleet.base_url))
+        .bearer_auth(&fleet.token);
+    let notify = news.clone();
+    tokio::spawn(async move {
+        let Ok(response) = request.send().await else {
+            return;
+        };
+        let mut body = response.bytes_stream();
+        while let Some(Ok(chunk)) = body.next().await {
+            if chunk.windows(2).any(|w| w == b"\n\n") {
+                notify.notify_one();
+            }
+        }
+    });
+    news
 }
 
 /// One progress line per pipeline step.
@@ -259,6 +286,7 @@ async fn drive(
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     let mut told_about_review = false;
+    let news = follow_events(client, fleet, &id);
     let run = loop {
         let run = api(
             client,
@@ -294,7 +322,8 @@ async fn drive(
                 api(client, fleet, reqwest::Method::POST, &format!("/v1/runs/{id}/cancel"), None).await.ok();
                 anyhow::bail!("cancelled run {id}");
             }
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            _ = news.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
         }
     };
     progress.abandon();

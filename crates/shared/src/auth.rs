@@ -68,10 +68,40 @@ enum VerifyingKeys {
     Jwks(Vec<(Option<String>, Algorithm, DecodingKey)>),
 }
 
-/// Verifies bearer tokens with the configured key material.
+/// Verifies bearer tokens with the configured key material, issuer and audience.
 pub struct Authenticator {
     keys: VerifyingKeys,
     algorithm: Algorithm,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+/// The signing algorithm a JWK is for: its `alg`, else what its key type implies; `None` for
+/// algorithms the fleet does not accept (symmetric keys have no place in a public key set).
+fn jwk_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Algorithm> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, KeyAlgorithm};
+    match jwk.common.key_algorithm {
+        Some(KeyAlgorithm::RS256) => Some(Algorithm::RS256),
+        Some(KeyAlgorithm::RS384) => Some(Algorithm::RS384),
+        Some(KeyAlgorithm::RS512) => Some(Algorithm::RS512),
+        Some(KeyAlgorithm::PS256) => Some(Algorithm::PS256),
+        Some(KeyAlgorithm::PS384) => Some(Algorithm::PS384),
+        Some(KeyAlgorithm::PS512) => Some(Algorithm::PS512),
+        Some(KeyAlgorithm::ES256) => Some(Algorithm::ES256),
+        Some(KeyAlgorithm::ES384) => Some(Algorithm::ES384),
+        Some(KeyAlgorithm::EdDSA) => Some(Algorithm::EdDSA),
+        Some(_) => None,
+        None => match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
+            AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+                EllipticCurve::P256 => Some(Algorithm::ES256),
+                EllipticCurve::P384 => Some(Algorithm::ES384),
+                _ => None,
+            },
+            AlgorithmParameters::OctetKeyPair(_) => Some(Algorithm::EdDSA),
+            AlgorithmParameters::OctetKey(_) => None,
+        },
+    }
 }
 
 /// Signs tokens; only available when the fleet holds an HS256 secret.
@@ -92,10 +122,14 @@ impl Authenticator {
                 .with_context(|| format!("jwks_file {} is not a JWK set", path.display()))?;
             let mut keys = Vec::new();
             for jwk in &set.keys {
-                let algorithm = match jwk.common.key_algorithm {
-                    Some(jsonwebtoken::jwk::KeyAlgorithm::ES256) => Algorithm::ES256,
-                    _ => Algorithm::RS256,
-                };
+                let kid = jwk.common.key_id.as_deref().unwrap_or("(no kid)");
+                let algorithm = jwk_algorithm(jwk).with_context(|| {
+                    format!(
+                        "jwks_file {}: key {kid} is for an algorithm reelforge does not accept \
+                         (RS*, PS*, ES256, ES384 or EdDSA)",
+                        path.display()
+                    )
+                })?;
                 keys.push((
                     jwk.common.key_id.clone(),
                     algorithm,
@@ -110,6 +144,8 @@ impl Authenticator {
             let auth = Authenticator {
                 keys: VerifyingKeys::Jwks(keys),
                 algorithm: Algorithm::RS256,
+                issuer: config.jwt_issuer.clone(),
+                audience: config.jwt_audience.clone(),
             };
             return Ok((Arc::new(auth), None));
         }
@@ -125,38 +161,75 @@ impl Authenticator {
             let auth = Authenticator {
                 keys: VerifyingKeys::Single(key),
                 algorithm: Algorithm::RS256,
+                issuer: config.jwt_issuer.clone(),
+                audience: config.jwt_audience.clone(),
             };
             return Ok((Arc::new(auth), None));
         }
         let secret = hs256_secret(config)?;
-        Ok((
-            Arc::new(Self::hs256(secret.as_bytes())),
-            Some(TokenSigner::hs256(secret.as_bytes())),
-        ))
+        let auth = Authenticator {
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+            ..Self::hs256(secret.as_bytes())
+        };
+        Ok((Arc::new(auth), Some(TokenSigner::hs256(secret.as_bytes()))))
     }
 
     pub fn hs256(secret: &[u8]) -> Authenticator {
         Authenticator {
             keys: VerifyingKeys::Single(DecodingKey::from_secret(secret)),
             algorithm: Algorithm::HS256,
+            issuer: None,
+            audience: None,
         }
     }
 
-    /// Verifies signature, algorithm and expiry; any failure is a 401 with the reason.
+    /// Verifies signature, algorithm, expiry, and issuer and audience where configured; any
+    /// failure is a 401 with the reason.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         let header = decode_header(token)
             .map_err(|e| ApiError::unauthorized(format!("malformed token: {e}")))?;
         let (key, algorithm) = match &self.keys {
             VerifyingKeys::Single(key) => (key, self.algorithm),
-            VerifyingKeys::Jwks(keys) => keys
-                .iter()
-                .find(|(kid, _, _)| header.kid.is_none() || kid.as_deref() == header.kid.as_deref())
-                .map(|(_, alg, key)| (key, *alg))
-                .ok_or_else(|| ApiError::unauthorized("token signed by an unknown key"))?,
+            VerifyingKeys::Jwks(keys) => {
+                if header.kid.is_none() && keys.len() > 1 {
+                    return Err(ApiError::unauthorized(
+                        "token has no `kid` header, and the key set holds several keys",
+                    ));
+                }
+                keys.iter()
+                    .find(|(kid, _, _)| {
+                        header.kid.is_none() || kid.as_deref() == header.kid.as_deref()
+                    })
+                    .map(|(_, alg, key)| (key, *alg))
+                    .ok_or_else(|| ApiError::unauthorized("token signed by an unknown key"))?
+            }
         };
+        if header.alg != algorithm {
+            return Err(ApiError::unauthorized(format!(
+                "token algorithm {:?} is not accepted (the key is for {algorithm:?})",
+                header.alg
+            )));
+        }
         let mut validation = Validation::new(algorithm);
         validation.leeway = 5;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        let mut required = vec!["exp", "sub"];
+        match &self.issuer {
+            Some(issuer) => {
+                validation.set_issuer(&[issuer]);
+                required.push("iss");
+            }
+            None => validation.iss = None,
+        }
+        match &self.audience {
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                required.push("aud");
+            }
+            // No audience configured: a token naming one is for us as much as any.
+            None => validation.validate_aud = false,
+        }
+        validation.set_required_spec_claims(&required);
         decode::<Claims>(token, key, &validation)
             .map(|data| data.claims)
             .map_err(|e| ApiError::unauthorized(format!("invalid token: {e}")))

@@ -113,13 +113,23 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Apply migrations at start; defaults to true in dev mode and false in production.
     pub auto_migrate: Option<bool>,
+    /// Longest a request may take before it is answered 503 `request_timeout` (streams excepted).
     pub request_timeout_secs: u64,
+    /// Longest a child process (FFmpeg, espeak-ng) may run unless its caller sets a shorter bound.
+    pub child_timeout_secs: u64,
     pub shutdown_grace_secs: u64,
     pub max_body_bytes: usize,
     pub jwt_secret: Option<Secret>,
     pub jwt_secret_file: Option<PathBuf>,
     pub jwt_public_key_file: Option<PathBuf>,
     pub jwks_file: Option<PathBuf>,
+    /// When set, tokens must carry this `iss`.
+    pub jwt_issuer: Option<String>,
+    /// When set, tokens must carry this `aud`; when unset, tokens carrying any `aud` are accepted.
+    pub jwt_audience: Option<String>,
+    /// Entries a service's workers handle at once, by service name (`concurrency.video = 1`).
+    #[serde(default)]
+    pub concurrency: std::collections::BTreeMap<String, usize>,
     pub bus: BusConfig,
     pub storage: StorageConfig,
     #[serde(default)]
@@ -162,6 +172,8 @@ impl Settings {
 
     fn from_figment(figment: Figment) -> anyhow::Result<Self> {
         let config: Config = figment.extract().map_err(describe_figment_error)?;
+        // Tables other crates own are checked when they are read (`service`, `section`).
+        refuse_unknown_keys::<Config>(&figment, "", &["services", "providers"])?;
         validate(&config)?;
         Ok(Self { figment, config })
     }
@@ -185,11 +197,68 @@ impl Settings {
         if !self.figment.contains(key) {
             return Ok(T::default());
         }
-        self.figment
+        let value = self
+            .figment
             .extract_inner::<T>(key)
             .map_err(describe_figment_error)
-            .with_context(|| format!("configuration table `{key}`"))
+            .with_context(|| format!("configuration table `{key}`"))?;
+        refuse_unknown_keys::<T>(&self.figment, key, &[])?;
+        Ok(value)
     }
+}
+
+/// Fails naming every key under `table` ("" for the root) that `T` does not read, so a misspelt
+/// key is an error at start instead of a silently ignored setting. Keys under `owned_elsewhere`
+/// are skipped; environment variables are not checked (the environment holds unrelated names).
+fn refuse_unknown_keys<T: DeserializeOwned>(
+    figment: &Figment,
+    table: &str,
+    owned_elsewhere: &[&str],
+) -> anyhow::Result<()> {
+    let value = if table.is_empty() {
+        figment.extract::<figment::value::Value>().ok()
+    } else {
+        figment.find_value(table).ok()
+    };
+    let Some(value) = value else {
+        return Ok(());
+    };
+    let mut unknown = Vec::new();
+    let read: Result<T, _> = serde_ignored::deserialize(&value, |path| {
+        let path = path.to_string();
+        let top = path.split('.').next().unwrap_or_default();
+        if !owned_elsewhere.contains(&top) && !from_environment(figment, table, &path) {
+            unknown.push(if table.is_empty() {
+                path
+            } else {
+                format!("{table}.{path}")
+            });
+        }
+    });
+    drop(read);
+    anyhow::ensure!(
+        unknown.is_empty(),
+        "unknown configuration key{} {} (misspelt?)",
+        if unknown.len() == 1 { "" } else { "s" },
+        unknown
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}
+
+/// Whether the key at `table.path` came from the environment rather than a file or the defaults.
+fn from_environment(figment: &Figment, table: &str, path: &str) -> bool {
+    let full = if table.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{table}.{path}")
+    };
+    figment
+        .find_metadata(&full)
+        .is_some_and(|metadata| metadata.name.contains("environment"))
 }
 
 /// Re-exported so callers can build override values without depending on figment.
@@ -213,6 +282,14 @@ fn describe_figment_error(error: figment::Error) -> anyhow::Error {
 }
 
 fn validate(config: &Config) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        config.request_timeout_secs >= 1,
+        "configuration key `request_timeout_secs`: must be at least 1"
+    );
+    anyhow::ensure!(
+        config.child_timeout_secs >= 1,
+        "configuration key `child_timeout_secs`: must be at least 1"
+    );
     anyhow::ensure!(
         !config.bus.prefix.is_empty() && !config.bus.prefix.contains(['{', '}']),
         "configuration key `bus.prefix`: must be non-empty and contain no braces"
@@ -257,6 +334,19 @@ fn validate(config: &Config) -> anyhow::Result<()> {
 }
 
 impl Config {
+    /// Entries the workers of `service` handle at once: `concurrency.<service>`, else `default`.
+    pub fn concurrency_of(&self, service: &str, default: usize) -> usize {
+        self.concurrency
+            .get(service)
+            .copied()
+            .unwrap_or(default)
+            .max(1)
+    }
+
+    pub fn child_timeout(&self) -> Duration {
+        Duration::from_secs(self.child_timeout_secs)
+    }
+
     pub fn auto_migrate(&self) -> bool {
         self.auto_migrate.unwrap_or(self.mode == Mode::Dev)
     }
@@ -294,6 +384,44 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("`listen`"), "{err}");
+    }
+
+    #[test]
+    fn a_misspelt_key_is_refused_by_name() {
+        let err = Settings::with_overrides(&[
+            ("request_timeout_sec", toml_value::Value::from(5)),
+            ("bus.max_delivery", toml_value::Value::from(5)),
+        ])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("`request_timeout_sec`"), "{err}");
+        assert!(err.contains("`bus.max_delivery`"), "{err}");
+        // Tables other crates own are not judged here…
+        assert!(
+            Settings::with_overrides(&[("providers.anything", toml_value::Value::from(1))]).is_ok()
+        );
+    }
+
+    #[test]
+    fn a_section_refuses_keys_its_type_does_not_read() -> anyhow::Result<()> {
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(default)]
+        struct Section {
+            #[allow(dead_code)]
+            known: u32,
+        }
+        let settings = Settings::with_overrides(&[
+            ("services.thing.known", toml_value::Value::from(1)),
+            ("services.thing.unknwon", toml_value::Value::from(2)),
+        ])?;
+        let err = settings
+            .service::<Section>("thing")
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        assert!(err.contains("`services.thing.unknwon`"), "{err}");
+        Ok(())
     }
 
     #[test]

@@ -99,3 +99,44 @@ impl Peer {
             .bearer_auth(token))
     }
 }
+
+/// Characters kept as they are in a path segment (RFC 3986 unreserved); all else is encoded.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// A request path from its segments, each percent-encoded: a tenant id or key holding `/`, `?`,
+/// `#` or `%` stays one segment instead of reshaping the URL. `.` and `..` are refused, since
+/// URL parsers resolve them (even encoded) and a path could then climb out of its prefix.
+pub fn path(segments: &[&str]) -> anyhow::Result<String> {
+    let mut path = String::new();
+    for segment in segments {
+        anyhow::ensure!(
+            !matches!(*segment, "" | "." | ".."),
+            "`{segment}` cannot be a path segment"
+        );
+        path.push('/');
+        path.extend(percent_encoding::utf8_percent_encode(segment, SEGMENT));
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn path_segments_are_encoded_one_by_one() -> anyhow::Result<()> {
+        assert_eq!(
+            super::path(&["v1", "billing", "tenants", "acme.eu-1", "admission"])?,
+            "/v1/billing/tenants/acme.eu-1/admission"
+        );
+        assert_eq!(
+            super::path(&["v1", "tenants", "../admin?x=1#frag %é", "admission"])?,
+            "/v1/tenants/..%2Fadmin%3Fx%3D1%23frag%20%25%C3%A9/admission"
+        );
+        assert!(super::path(&["v1", "tenants", ".."]).is_err());
+        assert!(super::path(&["v1", "tenants", ""]).is_err());
+        Ok(())
+    }
+}

@@ -16,11 +16,10 @@ pub async fn admit(billing: Option<&Peer>, tenant: &str) -> Result<(), ApiError>
             format!("cannot verify the budget of tenant `{tenant}` with billing ({reason}); runs are refused until it answers"),
         )
     };
+    let path = shared::peer::path(&["v1", "billing", "tenants", tenant, "admission"])
+        .map_err(|e| ApiError::validation("tenant", e))?;
     let response = billing
-        .request(
-            reqwest::Method::GET,
-            &format!("/v1/billing/tenants/{tenant}/admission"),
-        )
+        .request(reqwest::Method::GET, &path)
         .map_err(|e| unverifiable(format!("{e:#}")))?
         .send()
         .await

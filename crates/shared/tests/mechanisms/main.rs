@@ -2,6 +2,7 @@
 
 mod bus;
 mod http;
+mod jwt;
 mod outbox;
 mod rate_limit;
 mod s3;
