@@ -134,6 +134,8 @@ pub struct Config {
     pub storage: StorageConfig,
     #[serde(default)]
     pub rate_limit: RateLimitConfig,
+    #[serde(default)]
+    pub retention: crate::housekeeping::RetentionConfig,
 }
 
 /// The merged configuration sources, kept so each service can read its own `[services.<name>]` table.

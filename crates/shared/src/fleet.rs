@@ -213,6 +213,8 @@ pub fn app(ctx: &Context, services: &[Arc<dyn Service>]) -> anyhow::Result<Route
     let idempotency = IdempotencyState {
         pool: ctx.db.clone(),
         max_body_bytes: ctx.config().max_body_bytes,
+        // A request is answered within its timeout; a key held longer belongs to a lost one.
+        lease: Duration::from_secs(ctx.config().request_timeout_secs + 5),
     };
     let rate_limit = RateLimitState {
         limiter: Arc::new(RateLimiter::new(
@@ -331,7 +333,23 @@ pub async fn run(
             Relay::new(db.clone(), bus.clone(), names.clone()).run(shutdown.clone())
         })
     };
-    let mut supervised = vec![relay];
+    let housekeeping = {
+        let (db, names, retention, shutdown) = (
+            ctx.db.clone(),
+            names.clone(),
+            ctx.config().retention.clone(),
+            ctx.shutdown.clone(),
+        );
+        Worker::new("housekeeping", move || {
+            crate::housekeeping::run(
+                db.clone(),
+                names.clone(),
+                retention.clone(),
+                shutdown.clone(),
+            )
+        })
+    };
+    let mut supervised = vec![relay, housekeeping];
     for service in &services {
         supervised.extend(service.workers(&ctx)?);
     }

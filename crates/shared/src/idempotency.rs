@@ -21,7 +21,13 @@ pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 pub struct IdempotencyState {
     pub pool: PgPool,
     pub max_body_bytes: usize,
+    /// How long a key stays claimed by a request that never finished (its process died, or it
+    /// timed out): after this, a retry with the same key takes it over instead of a 409.
+    pub lease: std::time::Duration,
 }
+
+/// How long a completed key is replayed; older keys are forgotten (and pruned).
+pub const RETENTION_HOURS: i32 = 24;
 
 /// Middleware: replays a stored response, refuses a reused key with another body, else records.
 pub async fn layer(
@@ -78,17 +84,22 @@ async fn handle(
         hasher.update(&body);
         hex::encode(hasher.finalize())
     };
-    sqlx::query("DELETE FROM fleet.idempotency_keys WHERE scope = $1 AND key = $2 AND created_at < now() - interval '24 hours'")
-        .bind(&scope)
-        .bind(&key)
-        .execute(&state.pool)
-        .await?;
+    // Claimed when new, when forgotten (older than the retention), or when the request holding
+    // it never finished within its lease.
     let claimed = sqlx::query(
-        "INSERT INTO fleet.idempotency_keys (scope, key, fingerprint) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        "INSERT INTO fleet.idempotency_keys (scope, key, fingerprint) VALUES ($1, $2, $3)
+         ON CONFLICT (scope, key) DO UPDATE
+             SET fingerprint = EXCLUDED.fingerprint, created_at = now(), status = NULL,
+                 content_type = NULL, body = NULL, completed_at = NULL
+             WHERE fleet.idempotency_keys.created_at < now() - make_interval(hours => $4)
+                OR (fleet.idempotency_keys.completed_at IS NULL
+                    AND fleet.idempotency_keys.created_at < now() - make_interval(secs => $5))",
     )
     .bind(&scope)
     .bind(&key)
     .bind(&fingerprint)
+    .bind(RETENTION_HOURS)
+    .bind(state.lease.as_secs_f64())
     .execute(&state.pool)
     .await?
     .rows_affected()

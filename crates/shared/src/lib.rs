@@ -11,6 +11,7 @@ pub mod extract;
 pub mod ffmpeg;
 pub mod fleet;
 pub mod health;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod jobs;
 pub mod metrics;

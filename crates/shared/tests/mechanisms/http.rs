@@ -116,6 +116,33 @@ async fn an_idempotent_post_replays_its_first_response() -> anyhow::Result<()> {
     app.stop().await
 }
 
+/// A key whose request never finished (its process died mid-request) answers 409 only while
+/// its lease lasts; after that a retry with the same key runs.
+#[tokio::test]
+async fn a_key_left_in_progress_by_a_lost_request_is_taken_over_after_its_lease(
+) -> anyhow::Result<()> {
+    let app = TestApp::spawn(vec![Arc::new(Minter)]).await?;
+    let token = app.token(Role::Operator, "acme");
+    let (_, _, first) = post_mint(&app, &token, Some("crash-1"), r#"{"count":1}"#).await?;
+    // As a request lost mid-flight leaves it: claimed, with no response.
+    let lost = "UPDATE fleet.idempotency_keys SET status = NULL, body = NULL, completed_at = NULL,
+                created_at = now() - make_interval(secs => $1) WHERE key = 'crash-1'";
+    sqlx::query(lost).bind(1.0).execute(&app.ctx.db).await?;
+    let (status, _, error) = post_mint(&app, &token, Some("crash-1"), r#"{"count":1}"#).await?;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert_eq!(error["code"], "idempotency_in_progress");
+
+    sqlx::query(lost).bind(3600.0).execute(&app.ctx.db).await?;
+    let (status, replayed, retried) =
+        post_mint(&app, &token, Some("crash-1"), r#"{"count":1}"#).await?;
+    assert_eq!((status, replayed), (StatusCode::CREATED, None));
+    assert_ne!(retried["id"], first["id"], "the retry ran the request");
+    let (_, replayed, again) = post_mint(&app, &token, Some("crash-1"), r#"{"count":1}"#).await?;
+    assert_eq!(replayed.as_deref(), Some("true"));
+    assert_eq!(again, retried);
+    app.stop().await
+}
+
 #[tokio::test]
 async fn errors_are_json_with_a_code_and_a_reason() -> anyhow::Result<()> {
     let app = TestApp::spawn(vec![Arc::new(Minter)]).await?;

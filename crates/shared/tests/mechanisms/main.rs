@@ -1,6 +1,7 @@
 //! Integration tests of the shared mechanisms against real Postgres, Redis and an S3 server.
 
 mod bus;
+mod housekeeping;
 mod http;
 mod jwt;
 mod outbox;

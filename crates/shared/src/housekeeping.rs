@@ -1,0 +1,113 @@
+//! Scheduled pruning of what the mechanisms accumulate: published outbox rows and expired
+//! idempotency keys, deleted in bounded batches so a large backlog never holds long locks.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::idempotency;
+
+/// `[retention]`: how long published outbox rows are kept, and how often pruning runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RetentionConfig {
+    /// Published outbox rows older than this are deleted (they are kept a while for debugging).
+    pub outbox_hours: u32,
+    pub interval_secs: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            outbox_hours: 24,
+            interval_secs: 300,
+        }
+    }
+}
+
+/// Rows one delete statement removes at most.
+const BATCH: i64 = 5_000;
+
+/// What one pruning pass removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub outbox_rows: u64,
+    pub idempotency_keys: u64,
+}
+
+/// Deletes published outbox rows of `services` older than the retention, and idempotency keys
+/// past theirs. Unpublished rows are never touched, however old.
+pub async fn prune_once(
+    pool: &PgPool,
+    services: &[String],
+    config: &RetentionConfig,
+) -> sqlx::Result<Pruned> {
+    let mut pruned = Pruned::default();
+    loop {
+        let deleted = sqlx::query(
+            "DELETE FROM fleet.outbox WHERE id IN (
+                 SELECT id FROM fleet.outbox
+                 WHERE published_at < now() - make_interval(hours => $1) AND service = ANY($2)
+                 LIMIT $3)",
+        )
+        .bind(config.outbox_hours as i32)
+        .bind(services)
+        .bind(BATCH)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        pruned.outbox_rows += deleted;
+        if deleted < BATCH as u64 {
+            break;
+        }
+    }
+    loop {
+        let deleted = sqlx::query(
+            "DELETE FROM fleet.idempotency_keys WHERE (scope, key) IN (
+                 SELECT scope, key FROM fleet.idempotency_keys
+                 WHERE created_at < now() - make_interval(hours => $1)
+                 LIMIT $2)",
+        )
+        .bind(idempotency::RETENTION_HOURS)
+        .bind(BATCH)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        pruned.idempotency_keys += deleted;
+        if deleted < BATCH as u64 {
+            break;
+        }
+    }
+    Ok(pruned)
+}
+
+/// Prunes every `interval_secs` until `shutdown`.
+pub async fn run(
+    pool: PgPool,
+    services: Vec<String>,
+    config: RetentionConfig,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut tick = tokio::time::interval(Duration::from_secs(config.interval_secs.max(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            _ = tick.tick() => {}
+        }
+        match prune_once(&pool, &services, &config).await {
+            Ok(Pruned {
+                outbox_rows: 0,
+                idempotency_keys: 0,
+            }) => {}
+            Ok(pruned) => tracing::info!(
+                outbox_rows = pruned.outbox_rows,
+                idempotency_keys = pruned.idempotency_keys,
+                "pruned expired rows"
+            ),
+            Err(error) => tracing::warn!(error = %error, "pruning failed; retrying next round"),
+        }
+    }
+}
