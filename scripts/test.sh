@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: bash scripts/test.sh
 # Installs what a fresh machine lacks, starts Postgres and Redis if they are down, then runs
-# formatting, lints, every test against real Postgres/Redis/S3 (moto), OpenAPI validation
-# and the deployment-file validators.
+# formatting, lints, every test against real Postgres/Redis/S3 (moto), a CI-sized chaos soak
+# (kill -9, Redis and Postgres restarts), schemathesis API fuzzing, OpenAPI validation and the
+# deployment-file validators.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
@@ -24,6 +25,14 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo test"
 cargo test --workspace --locked
+
+log "chaos soak, CI size (bash scripts/chaos.sh runs the full one)"
+python3 scripts/chaos.py --bin "$CARGO_TARGET_DIR/debug/reelforge" \
+  --runs 8 --kills 4 --redis-restarts 1 --postgres-restarts 1 --poison 2
+
+log "API fuzzing: schemathesis over every OpenAPI document"
+ensure_python_tool st schemathesis
+python3 scripts/fuzz.py --bin "$CARGO_TARGET_DIR/debug/reelforge" --examples 10
 
 log "OpenAPI documents"
 openapi_dir="$(mktemp -d)"

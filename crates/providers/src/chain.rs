@@ -84,7 +84,7 @@ pub struct Completed<R> {
 
 /// Every provider failed or was unavailable.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("every {capability} provider failed: {}", failures.join("; "))]
+#[error("every {capability} provider failed: {}", outcomes.join(", "))]
 pub struct ChainError {
     pub capability: &'static str,
     /// Each failure in full, for logs: upstream text and addresses included.
@@ -96,14 +96,10 @@ pub struct ChainError {
 }
 
 impl ChainError {
-    /// What a client may be told: which providers failed and how, never their addresses or
-    /// upstream messages (those stay in the logs).
-    pub fn public_summary(&self) -> String {
-        format!(
-            "every {} provider failed: {}",
-            self.capability,
-            self.outcomes.join(", ")
-        )
+    /// Every failure in full (upstream text and addresses included), for logs only; the
+    /// error's `Display` names providers and outcome classes, safe for clients and run records.
+    pub fn details(&self) -> String {
+        self.failures.join("; ")
     }
 }
 
@@ -180,10 +176,22 @@ impl<C: Capability> Chain<C> {
         let mut outcomes = Vec::new();
         let mut spent = 0u64;
         let mut attempts = 0u32;
+        let mut budget_reported = false;
         for link in &self.links {
             let provider = link.client.provider().to_owned();
+            // The attempt budget bounds what paid providers cost in time and money; a free
+            // last resort (offline) is always tried, however many paid providers failed first.
+            let bounded = link.client.paid();
+            if bounded && budget == 0 {
+                if !budget_reported {
+                    failures.push("attempt budget exhausted".to_owned());
+                    outcomes.push("attempt budget exhausted".to_owned());
+                    budget_reported = true;
+                }
+                continue;
+            }
             let mut tries = 0;
-            while tries < link.max_attempts && budget > 0 {
+            while tries < link.max_attempts && (budget > 0 || !bounded) {
                 // A free local provider is the last resort: its own error says more than "circuit open".
                 if link.client.paid() && !link.breaker.allow() {
                     failures.push(format!("{provider}: circuit open"));
@@ -194,12 +202,13 @@ impl<C: Capability> Chain<C> {
                     Ok(lease) => lease,
                     Err(refusal) => {
                         failures.push(format!("{provider}: {refusal}"));
-                        outcomes.push(format!("{provider} (budget refused)"));
+                        // Billing's own words (which budget, or that it cannot be verified).
+                        outcomes.push(format!("{provider} ({refusal})"));
                         break;
                     }
                 };
                 tries += 1;
-                budget -= 1;
+                budget = budget.saturating_sub(1);
                 attempts += 1;
                 let attempt = self.attempt(link, request).await;
                 let model = match &attempt.result {
@@ -256,7 +265,13 @@ impl<C: Capability> Chain<C> {
                             "provider call failed"
                         );
                         failures.push(format!("{provider}: {error}"));
-                        outcomes.push(format!("{provider} ({})", error.outcome()));
+                        // A free local provider's error is reelforge's own words (a missing
+                        // program, say): worth showing. A paid one's may echo upstream text.
+                        outcomes.push(if link.client.paid() {
+                            format!("{provider} ({})", error.outcome())
+                        } else {
+                            format!("{provider} ({}: {error})", error.outcome())
+                        });
                         let retry_after = match &error {
                             CallError::Transient { retry_after, .. } => Some(*retry_after),
                             CallError::InvalidOutput { .. } => Some(None),
@@ -265,7 +280,7 @@ impl<C: Capability> Chain<C> {
                         let Some(retry_after) = retry_after else {
                             break;
                         };
-                        if tries >= link.max_attempts || budget == 0 {
+                        if tries >= link.max_attempts || (bounded && budget == 0) {
                             break;
                         }
                         match self.wait_before_retry(tries, retry_after) {
@@ -275,11 +290,10 @@ impl<C: Capability> Chain<C> {
                     }
                 }
             }
-            if budget == 0 {
-                failures.push("attempt budget exhausted".to_owned());
-                outcomes.push("attempt budget exhausted".to_owned());
-                break;
-            }
+        }
+        if budget == 0 && !budget_reported {
+            failures.push("attempt budget exhausted".to_owned());
+            outcomes.push("attempt budget exhausted".to_owned());
         }
         Err(ChainError {
             capability: C::NAME,

@@ -94,5 +94,6 @@ fn envelope(entry: &UsageEntry) -> Envelope {
         kind: USAGE_KIND.to_owned(),
         run_id: entry.run_id,
         body,
+        expires_at: None,
     }
 }

@@ -1,5 +1,6 @@
 //! `reelforge`: run every service in one process or a chosen few, migrate, issue tokens.
 
+mod backup;
 mod make;
 
 use reelforge::fleet;
@@ -43,6 +44,25 @@ enum Command {
     Migrate {
         #[arg(long, env = "REELFORGE_CONFIG")]
         config: Option<std::path::PathBuf>,
+    },
+    /// Back up every schema of the database and the local media store into a new directory.
+    Backup {
+        #[arg(long, env = "REELFORGE_CONFIG")]
+        config: Option<std::path::PathBuf>,
+        /// The directory to create.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup into the configured database (created if missing) and media store.
+    Restore {
+        #[arg(long, env = "REELFORGE_CONFIG")]
+        config: Option<std::path::PathBuf>,
+        /// A directory written by `reelforge backup`.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace a database that already holds runs.
+        #[arg(long)]
+        replace: bool,
     },
     /// Write every service's OpenAPI document to a directory (`<service>.json`).
     Openapi {
@@ -137,6 +157,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             })
         }
+        Command::Backup { config, out } => {
+            let settings = Settings::load(config.as_deref())?;
+            backup::backup(&settings.config, &out)
+        }
+        Command::Restore {
+            config,
+            from,
+            replace,
+        } => {
+            let settings = Settings::load(config.as_deref())?;
+            runtime()?.block_on(backup::restore(&settings.config, &from, replace))
+        }
         Command::Openapi { out } => {
             std::fs::create_dir_all(&out)
                 .with_context(|| format!("cannot create {}", out.display()))?;
@@ -148,6 +180,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 println!("{}", path.display());
             }
+            let path = out.join("fleet.json");
+            std::fs::write(&path, shared::audit::openapi().to_pretty_json()?)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("{}", path.display());
             Ok(())
         }
         Command::EncoderArgs => {

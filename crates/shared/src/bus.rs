@@ -31,6 +31,10 @@ pub struct Envelope {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<Uuid>,
     pub body: serde_json::Value,
+    /// After this instant the work is no longer wanted (its sender has given up on it and will
+    /// have sent a new attempt): consumers ack it without handling it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Envelope {
@@ -40,7 +44,14 @@ impl Envelope {
             kind: kind.into(),
             run_id,
             body,
+            expires_at: None,
         }
+    }
+
+    /// The same envelope, unwanted after `at`.
+    pub fn expiring_at(mut self, at: chrono::DateTime<chrono::Utc>) -> Self {
+        self.expires_at = Some(at);
+        self
     }
 }
 
@@ -346,6 +357,14 @@ async fn dedicated_connection(
         .context("cannot connect to Redis")
 }
 
+/// Whether Redis answered that the consumer group (or its stream) does not exist.
+fn group_missing(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<redis::RedisError>())
+        .any(|e| e.code() == Some("NOGROUP"))
+}
+
 fn decode(entry: &StreamId) -> anyhow::Result<Envelope> {
     let body: String = entry
         .get(ENVELOPE_FIELD)
@@ -560,6 +579,16 @@ impl Consumer {
             match batch {
                 // Run to completion even when shutdown arrives mid-batch: that is the drain.
                 Ok(batch) => dispatch.dispatch(&this, &conn, &key, batch).await,
+                // Redis lost its data (restarted without persistence, flushed): end this run so
+                // the supervisor starts a fresh one, which creates the group again.
+                Err(error) if group_missing(&error) => {
+                    dispatch.drain().await;
+                    anyhow::bail!(
+                        "consumer group `{}` of `{}` is gone",
+                        this.group,
+                        this.stream
+                    );
+                }
                 Err(error) => {
                     tracing::warn!(stream = %this.stream, error = format!("{error:#}"), "bus read failed");
                     tokio::select! {
@@ -650,6 +679,21 @@ impl Consumer {
         deliveries: u64,
     ) -> Option<Delivery> {
         let refusal = match decode(&entry) {
+            Ok(envelope)
+                if envelope
+                    .expires_at
+                    .is_some_and(|at| at < chrono::Utc::now()) =>
+            {
+                // Unwanted now: its sender has moved on to a newer attempt. Not a failure.
+                tracing::info!(stream = %self.stream, entry = %entry.id, kind = %envelope.kind,
+                    run_id = envelope.run_id.map(|id| id.to_string()), "expired entry skipped");
+                let acked: redis::RedisResult<u64> =
+                    conn.xack(key, &self.group, &[&entry.id]).await;
+                if let Err(error) = acked {
+                    tracing::warn!(error = %error, "ack of an expired entry failed");
+                }
+                return None;
+            }
             Ok(envelope) if deliveries <= self.bus.config().max_deliveries => {
                 return Some(Delivery {
                     entry_id: entry.id,

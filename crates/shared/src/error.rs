@@ -28,6 +28,8 @@ pub struct ApiError {
     detail: String,
     field: Option<String>,
     cause: Option<anyhow::Error>,
+    /// Seconds a client should wait before retrying, sent as `Retry-After`.
+    retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -40,7 +42,14 @@ impl ApiError {
             detail: detail.into(),
             field: None,
             cause: None,
+            retry_after: None,
         }
+    }
+
+    /// Tells the client when to retry (`Retry-After`, in seconds).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// 422 naming the field that failed validation.
@@ -118,7 +127,14 @@ impl IntoResponse for ApiError {
             detail: self.detail,
             field: self.field,
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
     }
 }
 
@@ -164,6 +180,11 @@ impl From<JsonRejection> for ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "expected `Content-Type: application/json`",
+            ),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "request body too large",
             ),
             other => Self::bad_request(other.body_text()),
         }

@@ -225,11 +225,13 @@ pub fn app(ctx: &Context, services: &[Arc<dyn Service>]) -> anyhow::Result<Route
         auth: ctx.auth.clone(),
     };
     Ok(api
+        .merge(crate::audit::router(ctx.db.clone()))
         .merge(readiness.router())
         .route("/metrics", get(render_metrics).with_state(ctx.clone()))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(from_fn_with_state(ctx.metrics.clone(), metrics::track_http))
+        .layer(from_fn_with_state(ctx.db.clone(), crate::audit::layer))
         .layer(from_fn_with_state(idempotency, idempotency::layer))
         // Outside idempotency, so a denied request neither claims nor replays a key.
         .layer(from_fn_with_state(rate_limit, rate_limit::layer))
@@ -268,6 +270,7 @@ async fn within_request_timeout(
                 timeout.as_secs_f64()
             ),
         )
+        .retry_after(1)
         .into_response(),
     }
 }

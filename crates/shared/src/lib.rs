@@ -1,5 +1,6 @@
 //! Mechanisms shared by every reelforge service; no business rules live here.
 
+pub mod audit;
 pub mod auth;
 pub mod breaker;
 pub mod bus;

@@ -10,6 +10,11 @@ use crate::bus::{Bus, Envelope};
 const CHANNEL: &str = "reelforge_outbox";
 /// How long Redis remembers that an outbox row was published, guarding against relay crashes.
 const DEDUP_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// After Redis lost its data, rows published this recently are published again: whatever of
+/// them was not consumed yet is gone with the streams (consumers are idempotent).
+const REPLAY_WINDOW: Duration = Duration::from_secs(3600);
+/// A key whose value changes whenever Redis starts empty: the relays' sign of data loss.
+const EPOCH_KEY: &str = "bus-epoch";
 
 /// Records `envelope` for `stream` inside the caller's transaction.
 pub async fn enqueue(
@@ -47,6 +52,8 @@ pub struct Relay {
     services: Vec<String>,
     batch: i64,
     poll: Duration,
+    /// The Redis epoch this relay last saw; a different (or missing) one means data loss.
+    epoch: Option<String>,
 }
 
 impl Relay {
@@ -57,7 +64,48 @@ impl Relay {
             services,
             batch: 100,
             poll: Duration::from_secs(1),
+            epoch: None,
         }
+    }
+
+    /// Notices when Redis has started empty (restarted without persistence, flushed, replaced)
+    /// and marks this relay's recently published rows unpublished, so they are published again.
+    /// Returns how many rows it marked.
+    pub async fn replay_after_data_loss(&mut self) -> anyhow::Result<u64> {
+        let mut conn = self.bus.redis().await?;
+        let key = self.bus.key(EPOCH_KEY);
+        let created: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(uuid::Uuid::new_v4().to_string())
+            .arg("NX")
+            .query_async(&mut conn)
+            .await?;
+        let current: String = redis::cmd("GET").arg(&key).query_async(&mut conn).await?;
+        let lost = match &self.epoch {
+            Some(seen) => *seen != current,
+            // First look: an epoch we had to create means Redis holds nothing of ours.
+            None => created.is_some(),
+        };
+        self.epoch = Some(current);
+        if !lost {
+            return Ok(0);
+        }
+        let marked = sqlx::query(
+            "UPDATE fleet.outbox SET published_at = NULL
+             WHERE service = ANY($1) AND published_at > now() - make_interval(secs => $2)",
+        )
+        .bind(&self.services)
+        .bind(REPLAY_WINDOW.as_secs_f64())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if marked > 0 {
+            tracing::warn!(
+                rows = marked,
+                "Redis started empty; publishing the last hour's outbox rows again"
+            );
+        }
+        Ok(marked)
     }
 
     /// Publishes one batch; returns how many rows it published.
@@ -88,12 +136,15 @@ impl Relay {
     }
 
     /// Relays until `shutdown`, woken by NOTIFY and by a slow poll as a safety net.
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn run(mut self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut listener = match PgListener::connect_with(&self.pool).await {
             Ok(mut listener) => listener.listen(CHANNEL).await.map(|_| listener).ok(),
             Err(_) => None,
         };
         while !shutdown.is_cancelled() {
+            if let Err(error) = self.replay_after_data_loss().await {
+                tracing::warn!(error = format!("{error:#}"), "cannot read the Redis epoch");
+            }
             match self.relay_once().await {
                 Ok(count) if count as i64 == self.batch => continue,
                 Ok(_) => {}

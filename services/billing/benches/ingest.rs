@@ -93,6 +93,7 @@ async fn run(consumers: usize, batch: usize) -> anyhow::Result<f64> {
                     kind: USAGE_KIND.to_owned(),
                     run_id: e.run_id,
                     body: serde_json::to_value(&e).unwrap_or_default(),
+                    expires_at: None,
                 }
             })
             .collect();

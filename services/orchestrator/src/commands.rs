@@ -29,7 +29,7 @@ pub struct CreatedRun {
     responses((status = 201, body = CreatedRun), (status = 400, body = shared::error::ErrorBody),
               (status = 402, body = shared::error::ErrorBody, description = "the tenant's quota or a budget is used up"),
               (status = 422, body = shared::error::ErrorBody),
-              (status = 503, body = shared::error::ErrorBody, description = "billing is configured but cannot verify the budget")))]
+              (status = 503, body = shared::error::ErrorBody, description = "too many runs in flight (`overloaded`, with Retry-After), or billing is configured but cannot verify the budget")))]
 pub async fn create(
     principal: Principal,
     State(state): State<AppState>,
@@ -37,6 +37,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<CreatedRun>)> {
     principal.require(Role::Operator)?;
     let params = request.validate(&state.config.catalogue)?;
+    shed_when_overloaded(&state).await?;
     crate::admission::admit(state.billing.as_ref(), principal.tenant()).await?;
     let id = Uuid::now_v7();
     shared::telemetry::record_run_id(id);
@@ -59,6 +60,29 @@ pub async fn create(
             params,
         }),
     ))
+}
+
+/// Refuses new work while `max_active_runs` runs are queued or running: 503 `overloaded` with
+/// `Retry-After`, answered at once (load shedding), never a timeout.
+async fn shed_when_overloaded(state: &AppState) -> ApiResult<()> {
+    let limits = &state.config.limits;
+    let active: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM orchestrator.runs WHERE state IN ('queued', 'running')",
+    )
+    .fetch_one(&state.db)
+    .await?;
+    if active >= limits.max_active_runs {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            format!(
+                "{active} runs are in flight (the limit is {}); retry in {} s",
+                limits.max_active_runs, limits.shed_retry_after_secs
+            ),
+        )
+        .retry_after(limits.shed_retry_after_secs));
+    }
+    Ok(())
 }
 
 /// Cancels a run that has not finished.

@@ -26,6 +26,11 @@ pub struct Limits {
     pub moderation_rounds: i32,
     pub backoff_base_ms: u64,
     pub timeouts_secs: StepTimeouts,
+    /// Runs queued or running at once; beyond it new runs get 503 with `Retry-After` (load
+    /// shedding), so an overloaded fleet says so at once instead of timing out.
+    pub max_active_runs: i64,
+    /// The `Retry-After` of a shed run request, in seconds.
+    pub shed_retry_after_secs: u64,
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -59,6 +64,8 @@ impl Default for Limits {
             moderation_rounds: 2,
             backoff_base_ms: 1000,
             timeouts_secs: StepTimeouts::default(),
+            max_active_runs: 2000,
+            shed_retry_after_secs: 30,
         }
     }
 }
@@ -155,10 +162,15 @@ async fn dispatch(
     .fetch_one(&mut *tx)
     .await?;
     let (stream, kind) = route(step);
+    // Past the step's deadline this attempt is abandoned and a new one sent: workers skip it
+    // rather than spend a render on a result nobody waits for (a queue backed up under load).
+    let expires_at = chrono::Utc::now()
+        + chrono::Duration::from_std(limits.timeout(step)).unwrap_or(chrono::Duration::MAX);
     for mut job in jobs {
         job["attempt"] = json!(attempt);
         job["run_id"] = json!(run_id);
-        outbox::enqueue(tx, SERVICE, stream, &Envelope::new(kind, Some(run_id), job)).await?;
+        let envelope = Envelope::new(kind, Some(run_id), job).expiring_at(expires_at);
+        outbox::enqueue(tx, SERVICE, stream, &envelope).await?;
     }
     record(
         tx,

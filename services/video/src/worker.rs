@@ -262,7 +262,7 @@ impl Handler for VideoWorker {
             jobs::emit(&mut tx, SERVICE, "video.completed", job.run_id, body).await?;
         }
         tx.commit().await?;
-        tracing::info!(run_id = %job.run_id, "video rendered");
+        tracing::info!(run_id = %job.run_id, attempt = job.attempt, "video rendered");
         Ok(())
     }
 }

@@ -480,6 +480,7 @@ async fn free_replies_are_not_cached() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The budget bounds the paid providers across the chain; the free last resort still answers.
 #[tokio::test]
 async fn the_attempt_budget_spans_the_whole_chain() -> anyhow::Result<()> {
     let harness = Harness::new().await?;
@@ -500,12 +501,24 @@ async fn the_attempt_budget_spans_the_whole_chain() -> anyhow::Result<()> {
         ],
         3,
     );
-    let error = chain
+    let answered = chain
+        .call(&context(), &title_request("budget"), CallOptions::default())
+        .await?;
+    assert_eq!((requests(&first).await, requests(&second).await), (2, 1));
+    assert_eq!(answered.provider, "offline");
+    assert_eq!(
+        answered.attempts, 4,
+        "three paid attempts, then the last resort"
+    );
+
+    // Without a free last resort, the exhausted budget is the answer.
+    let paid_only = chain_of_paid(&harness, &first, &second);
+    let error = paid_only
         .call(&context(), &title_request("budget"), CallOptions::default())
         .await
-        .err();
-    let error = error.map(|e| e.to_string()).unwrap_or_default();
-    assert_eq!((requests(&first).await, requests(&second).await), (2, 1));
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(
         error.contains("every text provider failed") && error.contains("attempt budget exhausted"),
         "{error}"
@@ -565,8 +578,18 @@ async fn with_every_circuit_open_the_chain_fails_fast_and_says_so() -> anyhow::R
     assert!(started.elapsed() < Duration::from_millis(100));
     assert_eq!(
         error.map(|e| e.to_string()).unwrap_or_default(),
-        "every text provider failed: openai: circuit open"
+        "every text provider failed: openai (circuit open)"
     );
     assert_eq!(requests(&server).await, 0);
     Ok(())
+}
+
+fn chain_of_paid(harness: &Harness, first: &MockServer, second: &MockServer) -> Chain<Text> {
+    let links = [first, second]
+        .into_iter()
+        .filter_map(|server| openai(server).ok())
+        .enumerate()
+        .map(|(i, client)| link(client, if i == 0 { 2 } else { 3 }))
+        .collect();
+    chain(harness, links, 3)
 }

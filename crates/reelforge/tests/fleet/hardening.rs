@@ -73,3 +73,52 @@ async fn a_late_video_attempt_does_not_swallow_the_next_one() -> anyhow::Result<
     assert_eq!(manifest["outputs"]["attempt"], 2, "{manifest}");
     app.stop().await
 }
+
+/// Past `max_active_runs` runs in flight, a new run is refused at once with 503 `overloaded` and
+/// `Retry-After` (load shedding); once one ends, runs are accepted again.
+#[tokio::test]
+async fn past_the_limit_of_runs_in_flight_new_runs_are_shed_with_retry_after() -> anyhow::Result<()>
+{
+    let app = TestApp::spawn_with(
+        vec![orchestrator::service()],
+        &[
+            (
+                "services.orchestrator.max_active_runs",
+                shared::config::toml_value::Value::from(2),
+            ),
+            (
+                "services.orchestrator.shed_retry_after_secs",
+                shared::config::toml_value::Value::from(7),
+            ),
+        ],
+    )
+    .await?;
+    let token = app.token(shared::auth::Role::Operator, "acme");
+    let first = submit(&app, json!({ "topic": "one" })).await?;
+    submit(&app, json!({ "topic": "two" })).await?;
+    let shed = app
+        .client
+        .post(app.url("/v1/runs"))
+        .bearer_auth(&token)
+        .json(&json!({ "topic": "three" }))
+        .send()
+        .await?;
+    assert_eq!(shed.status().as_u16(), 503);
+    assert_eq!(
+        shed.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("7")
+    );
+    let body: Value = shed.json().await?;
+    assert_eq!(body["code"], "overloaded", "{body}");
+    let cancelled = app
+        .client
+        .post(app.url(&format!("/v1/runs/{first}/cancel")))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    assert_eq!(cancelled.status().as_u16(), 202);
+    submit(&app, json!({ "topic": "three" })).await?;
+    app.stop().await
+}

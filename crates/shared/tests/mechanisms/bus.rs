@@ -312,3 +312,75 @@ async fn a_consumer_handles_at_most_its_concurrency_at_once() -> anyhow::Result<
     running.await??;
     Ok(())
 }
+
+/// Redis restarted without its data: the consumer ends with a reason (its supervisor then starts
+/// a fresh one), and a fresh one creates the group again and takes new work.
+#[tokio::test]
+async fn a_consumer_whose_group_vanished_ends_and_a_fresh_one_recovers() -> anyhow::Result<()> {
+    let bus = test_bus(5)?;
+    let (recorder, mut seen) = Recorder::new(Duration::ZERO);
+    let shutdown = CancellationToken::new();
+    let first = tokio::spawn(
+        bus.consumer(STREAM, "workers", "w1")
+            .run(recorder.clone(), shutdown.clone()),
+    );
+    bus.publish(STREAM, &job(1)).await?;
+    tokio::time::timeout(Duration::from_secs(10), seen.recv()).await?;
+    let mut conn = raw_connection().await?;
+    let _: () = redis::cmd("DEL")
+        .arg(bus.stream_key(STREAM))
+        .query_async(&mut conn)
+        .await?;
+    let ended = tokio::time::timeout(Duration::from_secs(10), first).await??;
+    let reason = ended.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(reason.contains("is gone"), "{reason}");
+
+    let second = tokio::spawn(
+        bus.consumer(STREAM, "workers", "w2")
+            .run(recorder.clone(), shutdown.clone()),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    bus.publish(STREAM, &job(2)).await?;
+    let delivery = tokio::time::timeout(Duration::from_secs(10), seen.recv())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no delivery"))?;
+    assert_eq!(delivery.envelope.body["n"], 2);
+    shutdown.cancel();
+    second.await??;
+    Ok(())
+}
+
+/// Work whose sender has given up on it (past `expires_at`) is acked unhandled: a backed-up queue
+/// never spends a render on an attempt nobody waits for, and nothing is dead-lettered.
+#[tokio::test]
+async fn an_expired_entry_is_skipped_not_handled_nor_dead_lettered() -> anyhow::Result<()> {
+    let bus = test_bus(5)?;
+    let (recorder, mut seen) = Recorder::new(Duration::ZERO);
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(
+        bus.consumer(STREAM, "workers", "w1")
+            .run(recorder.clone(), shutdown.clone()),
+    );
+    let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let future = chrono::Utc::now() + chrono::Duration::seconds(60);
+    bus.publish(STREAM, &job(1).expiring_at(past)).await?;
+    bus.publish(STREAM, &job(2).expiring_at(future)).await?;
+    let delivery = tokio::time::timeout(Duration::from_secs(10), seen.recv())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no delivery"))?;
+    assert_eq!(delivery.envelope.body["n"], 2);
+    assert!(
+        eventually(5, || async {
+            bus.stats(STREAM, "workers")
+                .await
+                .map(|s| s.pending == 0)
+                .unwrap_or(false)
+        })
+        .await
+    );
+    assert_eq!(recorder.calls.load(Ordering::SeqCst), 1);
+    assert!(bus.dead_letters(STREAM).await?.is_empty());
+    shutdown.cancel();
+    running.await??;
+    Ok(())
+}

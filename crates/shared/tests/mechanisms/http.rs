@@ -198,3 +198,81 @@ async fn readiness_turns_503_and_names_redis_when_redis_is_unreachable() -> anyh
     assert_eq!(report["components"]["postgres"]["status"], "up", "{report}");
     app.stop().await
 }
+
+/// Admin actions are written to the audit log with who, what and the outcome; only admins read it.
+#[tokio::test]
+async fn admin_actions_land_in_the_audit_log_that_only_admins_read() -> anyhow::Result<()> {
+    let app = TestApp::spawn(vec![Arc::new(Minter)]).await?;
+    let admin = app.token(Role::Admin, "acme");
+    let operator = app.token(Role::Operator, "acme");
+    post_mint(&app, &admin, None, r#"{"count":1}"#).await?;
+    post_mint(&app, &operator, None, r#"{"count":2}"#).await?;
+    let redrive = app
+        .client
+        .post(app.url("/v1/mint/admin/queue/redrive"))
+        .bearer_auth(&admin)
+        .send()
+        .await?;
+    assert!(redrive.status().is_success());
+
+    let denied = app
+        .client
+        .get(app.url("/v1/audit"))
+        .bearer_auth(&operator)
+        .send()
+        .await?;
+    assert_eq!(denied.status().as_u16(), 403);
+    let log: Value = app
+        .client
+        .get(app.url("/v1/audit"))
+        .bearer_auth(&admin)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let entries: Vec<(String, String, i64)> = log["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (
+                e["method"].as_str().unwrap_or_default().to_owned(),
+                e["path"].as_str().unwrap_or_default().to_owned(),
+                e["status"].as_i64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        vec![
+            (
+                "POST".to_owned(),
+                "/v1/mint/admin/queue/redrive".to_owned(),
+                200
+            ),
+            ("POST".to_owned(), "/v1/mint".to_owned(), 201),
+        ],
+        "newest first; the operator's ordinary request is not an admin action"
+    );
+    assert_eq!(log["items"][0]["role"], "admin");
+    app.stop().await
+}
+
+/// A body over `max_body_bytes` is refused with 413 and a reason, with or without an
+/// idempotency key (which buffers the body itself).
+#[tokio::test]
+async fn a_body_over_the_limit_gets_a_413() -> anyhow::Result<()> {
+    let app = TestApp::spawn_with(
+        vec![Arc::new(Minter)],
+        &[("max_body_bytes", ConfigValue::from(1024))],
+    )
+    .await?;
+    let token = app.token(Role::Operator, "acme");
+    let big = format!(r#"{{"count":1,"padding":"{}"}}"#, "x".repeat(4096));
+    for key in [None, Some("big-1")] {
+        let (status, _, error) = post_mint(&app, &token, key, &big).await?;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{key:?}: {error}");
+        assert_eq!(error["code"], "payload_too_large", "{error}");
+    }
+    app.stop().await
+}

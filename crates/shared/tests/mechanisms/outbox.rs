@@ -135,3 +135,49 @@ async fn a_fresh_database_on_a_used_redis_prefix_loses_no_rows() -> anyhow::Resu
     assert_eq!(entries.len(), 10);
     Ok(())
 }
+
+/// Redis restarted without its data: every relay notices (its epoch key is gone) and publishes
+/// its last hour of rows again, so work sent but not yet consumed is not lost. A relay starting
+/// against an intact Redis publishes nothing twice.
+#[tokio::test]
+async fn rows_published_before_redis_lost_its_data_are_published_again() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let settings = isolated_settings(dir.path(), &[])?;
+    let pool = db::connect(settings.config.database_url.expose()).await?;
+    db::migrate(&pool).await?;
+    let bus = test_bus(5)?;
+    let mut tx = pool.begin().await?;
+    for n in 0..3 {
+        let envelope = Envelope::new("usage.recorded", None, serde_json::json!({ "n": n }));
+        outbox::enqueue(&mut tx, "svc", "usage", &envelope).await?;
+    }
+    tx.commit().await?;
+    let mut relay = Relay::new(pool.clone(), bus.clone(), vec!["svc".into()]);
+    relay.replay_after_data_loss().await?;
+    assert_eq!(relay.relay_once().await?, 3);
+    assert_eq!(relay.replay_after_data_loss().await?, 0, "nothing lost yet");
+    let mut restarted = Relay::new(pool.clone(), bus.clone(), vec!["svc".into()]);
+    assert_eq!(
+        restarted.replay_after_data_loss().await?,
+        0,
+        "a relay (re)starting on an intact Redis replays nothing"
+    );
+
+    // Redis loses everything under this prefix.
+    let mut conn = bus.redis().await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("*{}*", bus.key("")))
+        .query_async(&mut conn)
+        .await?;
+    let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await?;
+    assert!(bus.entries("usage").await?.is_empty());
+
+    assert_eq!(relay.replay_after_data_loss().await?, 3);
+    assert_eq!(relay.relay_once().await?, 3);
+    // The other relay sees the new epoch too (another process's view of the same loss).
+    assert_eq!(restarted.replay_after_data_loss().await?, 3);
+    while restarted.relay_once().await? > 0 {}
+    let entries = bus.entries("usage").await?;
+    assert_eq!(entries.len(), 3, "each row once on the new Redis");
+    Ok(())
+}

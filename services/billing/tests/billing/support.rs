@@ -56,6 +56,7 @@ pub async fn publish(app: &TestApp, entries: &[UsageEntry]) -> anyhow::Result<()
             kind: USAGE_KIND.to_owned(),
             run_id: e.run_id,
             body: serde_json::to_value(e).unwrap_or_default(),
+            expires_at: None,
         })
         .collect();
     app.ctx.bus.publish_batch(USAGE_STREAM, &envelopes).await

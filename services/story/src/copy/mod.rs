@@ -247,11 +247,14 @@ pub async fn write(
         )
         .await
         .map_err(|error| {
-            tracing::warn!(error = %error, "copy request failed at every provider");
+            tracing::warn!(
+                details = error.details(),
+                "copy request failed at every provider"
+            );
             ApiError::new(
                 axum::http::StatusCode::BAD_GATEWAY,
                 "providers_failed",
-                error.public_summary(),
+                error.to_string(),
             )
         })?;
     Ok(Json(CopyResponse {
