@@ -10,6 +10,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -84,17 +85,15 @@ enabled = false
                  "--report", "junit", "--report-junit-path", junit],
                 capture_output=True, text=True,
             )
-            cases = operations = failed = 0
+            operations = failed = 0
             if os.path.exists(junit):
                 root = ElementTree.parse(junit).getroot()
                 for case in root.iter("testcase"):
                     operations += 1
                     if case.find("failure") is not None or case.find("error") is not None:
                         failed += 1
-            for line in run.stdout.splitlines():
-                if "test cases generated" in line or "cases generated" in line:
-                    digits = [int(w) for w in line.replace(",", "").split() if w.isdigit()]
-                    cases = digits[0] if digits else cases
+            generated = re.search(r"(\d+) generated", run.stdout)
+            cases = int(generated.group(1)) if generated else 0
             totals["operations"] += operations
             totals["cases"] += cases
             totals["failures"] += failed

@@ -32,7 +32,7 @@ python3 scripts/chaos.py --bin "$CARGO_TARGET_DIR/debug/reelforge" \
 
 log "API fuzzing: schemathesis over every OpenAPI document"
 ensure_python_tool st schemathesis
-python3 scripts/fuzz.py --bin "$CARGO_TARGET_DIR/debug/reelforge" --examples 10
+python3 scripts/fuzz.py --bin "$CARGO_TARGET_DIR/debug/reelforge" --examples 25
 
 log "OpenAPI documents"
 openapi_dir="$(mktemp -d)"

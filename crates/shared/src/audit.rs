@@ -159,5 +159,7 @@ struct AuditDoc;
 /// The fleet's own routes (the audit log), documented apart from any one service.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi as _;
-    AuditDoc::openapi()
+    let mut document = AuditDoc::openapi();
+    crate::openapi::document_shared_responses(&mut document);
+    document
 }

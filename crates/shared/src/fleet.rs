@@ -183,6 +183,7 @@ pub trait Service: Send + Sync {
 pub fn openapi_document(service: &dyn Service) -> utoipa::openapi::OpenApi {
     let mut document = service.openapi();
     document.merge(queue_admin::openapi(service.prefix()));
+    crate::openapi::document_shared_responses(&mut document);
     document
 }
 

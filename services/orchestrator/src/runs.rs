@@ -147,8 +147,8 @@ pub struct Manifest {
     pub run: RunSummary,
     pub steps: Vec<Step>,
     pub total_cost_micros: i64,
-    /// Title, scenes and per-platform metadata.
-    #[schema(value_type = Object)]
+    /// Title, scenes and per-platform metadata; null until the story is written.
+    #[schema(value_type = Object, nullable)]
     pub story: serde_json::Value,
     /// Narration duration and caption cues.
     #[schema(value_type = Object)]
@@ -156,8 +156,8 @@ pub struct Manifest {
     /// Licence records of every image and the music.
     #[schema(value_type = Vec<Object>)]
     pub licences: Vec<serde_json::Value>,
-    /// Rendered files (videos, captions, thumbnails) with their media keys.
-    #[schema(value_type = Object)]
+    /// Rendered files (videos, captions, thumbnails) with their media keys; null until rendered.
+    #[schema(value_type = Object, nullable)]
     pub outputs: serde_json::Value,
 }
 

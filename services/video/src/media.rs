@@ -33,7 +33,8 @@ fn content_type(key: &MediaKey) -> &'static str {
 
 /// A file this service produced, for a caller allowed to see its run.
 #[utoipa::path(get, path = "/v1/videos/media/{key}", params(("key" = String, Path, description = "media key, `<sha256>.<ext>`")), security(("bearer" = [])),
-    responses((status = 200, description = "the file"), (status = 400, body = shared::error::ErrorBody), (status = 404, body = shared::error::ErrorBody)))]
+    responses((status = 200, description = "the file"), (status = 400, body = shared::error::ErrorBody), (status = 404, body = shared::error::ErrorBody),
+              (status = 422, body = shared::error::ErrorBody, description = "not a media key (`<sha256>.<ext>`)")))]
 pub async fn download(
     principal: Principal,
     State(state): State<MediaState>,
