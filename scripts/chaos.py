@@ -301,7 +301,10 @@ video = 240
 
         # Usage: every entry recorded reaches the ledger once, and the rollups count it once.
         for _ in range(60):
-            recorded = int(psql("SELECT count(*) FROM fleet.outbox WHERE stream = 'usage'", database))
+            # Distinct ids: a write retried after a dropped connection may leave a second row
+            # of the same entry, which billing ingests once.
+            recorded = int(psql("SELECT count(DISTINCT envelope->>'id') FROM fleet.outbox "
+                                "WHERE stream = 'usage'", database))
             ledger = int(psql("SELECT count(*) FROM billing.ledger", database))
             if recorded == ledger:
                 break

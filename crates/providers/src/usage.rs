@@ -65,9 +65,12 @@ impl UsageSink {
         let deadline = tokio::time::Instant::now() + RECORD_PATIENCE;
         let mut wait = Duration::from_millis(100);
         loop {
+            // A retry after a dropped connection may write the entry twice; billing ingests it
+            // once (by `usage_id`), so retrying is safe and never charges twice.
             let written = async {
-                let mut conn = self.db.acquire().await?;
-                outbox::enqueue(&mut conn, &entry.service, USAGE_STREAM, &envelope).await
+                let mut tx = self.db.begin().await?;
+                outbox::enqueue(&mut tx, &entry.service, USAGE_STREAM, &envelope).await?;
+                tx.commit().await
             }
             .await;
             match written {

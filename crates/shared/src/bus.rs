@@ -229,6 +229,12 @@ impl Bus {
         format!("{}:{name}", self.inner.config.prefix)
     }
 
+    /// `{<prefix>:<group>}:<name>`: keys of one `group` share a Redis Cluster hash slot, so one
+    /// script or multi-key command may use them together.
+    pub fn slot_key(&self, group: &str, name: &str) -> String {
+        format!("{{{}:{group}}}:{name}", self.inner.config.prefix)
+    }
+
     /// Appends `envelope` at most once per `dedup_key` (kept for `ttl`), even across crashes.
     pub async fn publish_once(
         &self,

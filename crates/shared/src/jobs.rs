@@ -1,28 +1,12 @@
-//! Conventions of a job handler: decode the job body, and report a failed attempt as a fact.
+//! Conventions of a job handler: recognise a redelivered job, publish a fact, check a program.
 
-use serde::de::DeserializeOwned;
-use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{
-    bus::{Delivery, Envelope},
-    outbox,
-};
+use crate::{bus::Envelope, outbox};
 
 /// The stream every service reports facts on.
 pub const EVENTS: &str = "events";
-
-/// The job's body as `T`; an undecodable body is an error (retried, then dead-lettered).
-pub fn decode<T: DeserializeOwned>(delivery: &Delivery) -> anyhow::Result<T> {
-    serde_json::from_value(delivery.envelope.body.clone()).map_err(|e| {
-        anyhow::anyhow!(
-            "job {} ({}) is malformed: {e}",
-            delivery.envelope.id,
-            delivery.envelope.kind
-        )
-    })
-}
 
 /// Whether `table` already holds the result of this run's attempt: a redelivered job is then done,
 /// since its fact left through the outbox in the same transaction as the row.
@@ -40,28 +24,6 @@ pub async fn already_recorded(
     .bind(attempt)
     .fetch_one(pool)
     .await
-}
-
-/// Publishes `<service>.failed` for `step` of `run_id` through the outbox, so the owner of the run
-/// can retry or fail it. The job itself is then acked: its failure is now a recorded fact.
-pub async fn report_failure(
-    pool: &PgPool,
-    service: &str,
-    step: &str,
-    run_id: Uuid,
-    attempt: i32,
-    reason: &str,
-) -> anyhow::Result<()> {
-    tracing::warn!(%run_id, step, attempt, reason, "job failed");
-    let envelope = Envelope::new(
-        format!("{service}.failed"),
-        Some(run_id),
-        json!({ "step": step, "attempt": attempt, "reason": reason }),
-    );
-    let mut tx = pool.begin().await?;
-    outbox::enqueue(&mut tx, service, EVENTS, &envelope).await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Publishes a fact through the outbox inside the caller's transaction.

@@ -2,7 +2,11 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use messages::{
+    events::report_failure,
+    jobs::{ImageRender, Job},
+    steps::Step,
+};
 use shared::{
     bus::{Delivery, Handler},
     jobs,
@@ -19,17 +23,6 @@ use crate::{
 };
 
 const SERVICE: &str = "image";
-
-#[derive(Debug, Deserialize)]
-struct ImageJob {
-    run_id: Uuid,
-    tenant: String,
-    attempt: i32,
-    scene_index: i32,
-    description: String,
-    mood: String,
-    seed: u64,
-}
 
 pub struct ImageWorker {
     pub db: PgPool,
@@ -48,7 +41,7 @@ struct Painted {
 }
 
 impl ImageWorker {
-    async fn paint(&self, job: &ImageJob, seed: u64) -> anyhow::Result<Painted> {
+    async fn paint(&self, job: &Job<ImageRender>, seed: u64) -> anyhow::Result<Painted> {
         let context = CallContext {
             run_id: Some(job.run_id),
             tenant: job.tenant.clone(),
@@ -97,7 +90,7 @@ impl ImageWorker {
 
 impl Handler for ImageWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
-        let job: ImageJob = jobs::decode(delivery)?;
+        let job: Job<ImageRender> = messages::decode(delivery)?;
         let done: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM image.images WHERE run_id = $1 AND scene_index = $2 AND attempt = $3)")
             .bind(job.run_id)
             .bind(job.scene_index)
@@ -115,10 +108,10 @@ impl Handler for ImageWorker {
         let painted = match self.paint(&job, seed).await {
             Ok(painted) => painted,
             Err(error) => {
-                return jobs::report_failure(
+                return report_failure(
                     &self.db,
                     SERVICE,
-                    "images",
+                    Step::Images,
                     job.run_id,
                     job.attempt,
                     &format!("{error:#}"),

@@ -3,8 +3,12 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
+use messages::{
+    events::report_failure,
+    jobs::{ImageSubject, Job, ModerationCheck, TextSubject},
+    steps::Step,
+};
 use providers::{capability::ModerationRequest, CallContext, CallOptions, Chain, Moderation};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::{
     bus::{Delivery, Handler},
@@ -22,35 +26,6 @@ use crate::{
 };
 
 const SERVICE: &str = "moderation";
-
-#[derive(Debug, Deserialize)]
-struct CheckJob {
-    run_id: Uuid,
-    tenant: String,
-    attempt: i32,
-    final_round: bool,
-    text: TextSubject,
-    images: Vec<ImageSubject>,
-    narration: AudioSubject,
-    music: AudioSubject,
-}
-
-#[derive(Debug, Deserialize)]
-struct TextSubject {
-    title: String,
-    narrations: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ImageSubject {
-    scene_index: i32,
-    media_key: MediaKey,
-}
-
-#[derive(Debug, Deserialize)]
-struct AudioSubject {
-    media_key: MediaKey,
-}
 
 /// One decision: which subject, pass or fail, and why.
 struct Decision {
@@ -76,7 +51,10 @@ pub struct ModerationWorker {
 impl ModerationWorker {
     /// The paid classifier's verdict on the script and images, when one is configured (the lexicon
     /// already judged the text, so a chain of only the offline link adds nothing). Returns the cost too.
-    async fn classify(&self, job: &CheckJob) -> anyhow::Result<Option<(Decision, u64)>> {
+    async fn classify(
+        &self,
+        job: &Job<ModerationCheck>,
+    ) -> anyhow::Result<Option<(Decision, u64)>> {
         if !self.chain.links().iter().any(|link| link.client.paid()) {
             return Ok(None);
         }
@@ -191,7 +169,7 @@ impl ModerationWorker {
 
 impl Handler for ModerationWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
-        let job: CheckJob = jobs::decode(delivery)?;
+        let job: Job<ModerationCheck> = messages::decode(delivery)?;
         if jobs::already_recorded(&self.db, "moderation.checks", job.run_id, job.attempt).await? {
             return Ok(());
         }
@@ -222,10 +200,10 @@ impl Handler for ModerationWorker {
         let decisions = match judged {
             Ok(decisions) => decisions,
             Err(error) => {
-                return jobs::report_failure(
+                return report_failure(
                     &self.db,
                     SERVICE,
-                    "moderation",
+                    Step::Moderation,
                     job.run_id,
                     job.attempt,
                     &format!("{error:#}"),
@@ -284,7 +262,7 @@ impl Handler for ModerationWorker {
 
 async fn record_decision(
     tx: &mut PgConnection,
-    job: &CheckJob,
+    job: &Job<ModerationCheck>,
     decision: &Decision,
 ) -> sqlx::Result<()> {
     sqlx::query(

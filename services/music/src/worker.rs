@@ -2,7 +2,11 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use messages::{
+    events::report_failure,
+    jobs::{Job, MusicCompose},
+    steps::Step,
+};
 use shared::{
     bus::{Delivery, Handler},
     jobs,
@@ -16,17 +20,6 @@ use providers::{CallContext, CallOptions, Chain, Music};
 use crate::scoring::{fit, track_request, Synthesiser};
 
 const SERVICE: &str = "music";
-
-#[derive(Debug, Deserialize)]
-struct MusicJob {
-    run_id: Uuid,
-    tenant: String,
-    attempt: i32,
-    mood: String,
-    genre: String,
-    duration_ms: u64,
-    seed: u64,
-}
 
 pub struct MusicWorker {
     pub db: PgPool,
@@ -46,7 +39,7 @@ struct Scored {
 }
 
 impl MusicWorker {
-    async fn score(&self, job: &MusicJob) -> anyhow::Result<Scored> {
+    async fn score(&self, job: &Job<MusicCompose>) -> anyhow::Result<Scored> {
         let context = CallContext {
             run_id: Some(job.run_id),
             tenant: job.tenant.clone(),
@@ -87,17 +80,17 @@ impl MusicWorker {
 
 impl Handler for MusicWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
-        let job: MusicJob = jobs::decode(delivery)?;
+        let job: Job<MusicCompose> = messages::decode(delivery)?;
         if jobs::already_recorded(&self.db, "music.tracks", job.run_id, job.attempt).await? {
             return Ok(());
         }
         let scored = match self.score(&job).await {
             Ok(scored) => scored,
             Err(error) => {
-                return jobs::report_failure(
+                return report_failure(
                     &self.db,
                     SERVICE,
-                    "music",
+                    Step::Music,
                     job.run_id,
                     job.attempt,
                     &format!("{error:#}"),

@@ -3,6 +3,16 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use messages::{
+    events::{
+        Completion, ImageCompleted, ModerationCompleted, MusicCompleted, ReviewDecided,
+        SpeechCompleted, StepFailed, StoryCompleted, Verdict,
+    },
+    jobs::{
+        AudioSubject, Format, ImageRender, ImageSubject, ModerationCheck, MusicCompose, Narration,
+        SpeechSynthesize, StoryBrief, StoryWrite, TextSubject, VideoRender,
+    },
+};
 use serde_json::{json, Value};
 use shared::{bus::Envelope, outbox};
 use sqlx::{PgConnection, PgPool};
@@ -191,14 +201,17 @@ async fn dispatch_story(
     params: &RunParams,
     variation: u64,
 ) -> anyhow::Result<()> {
-    let job = json!({
-        "tenant": tenant,
-        "request": {
-            "topic": params.topic, "genre": params.genre, "tone": params.tone,
-            "length_seconds": params.length_seconds, "language": params.language,
-            "seed": params.seed.wrapping_add(variation),
+    let job = serde_json::to_value(StoryWrite {
+        tenant: tenant.to_owned(),
+        request: StoryBrief {
+            topic: params.topic.clone(),
+            genre: params.genre.clone(),
+            tone: params.tone.clone(),
+            length_seconds: params.length_seconds,
+            language: params.language.clone(),
+            seed: params.seed.wrapping_add(variation),
         },
-    });
+    })?;
     dispatch(tx, limits, run_id, "story", vec![job.clone()], job).await
 }
 
@@ -338,23 +351,39 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
         return Ok(());
     }
     let body = &envelope.body;
-    let attempt = body["attempt"].as_i64().unwrap_or(0) as i32;
+    let failure: Option<StepFailed> = if envelope.kind.ends_with(".failed") {
+        Some(decode(envelope)?)
+    } else {
+        None
+    };
     let step = match envelope.kind.as_str() {
         "story.completed" => "story",
         "speech.completed" => "speech",
         "image.completed" => "images",
         "music.completed" => "music",
-        "moderation.completed" => "moderation",
+        "moderation.completed" | "review.decided" => "moderation",
         "video.completed" => "video",
-        "review.decided" => "moderation",
-        kind if kind.ends_with(".failed") => body["step"].as_str().unwrap_or(""),
-        _ => return Ok(()),
+        _ => match &failure {
+            Some(failure) => failure.step.as_str(),
+            None => return Ok(()),
+        },
     };
-    if !STEPS.contains(&step) {
-        return Ok(());
-    }
-    let (state, current_attempt) = step_state(&mut tx, run_id, step).await?;
     let review = envelope.kind == "review.decided";
+    let Completion {
+        attempt,
+        cost_micros: cost,
+    } = match &failure {
+        Some(failure) => Completion {
+            attempt: failure.attempt,
+            cost_micros: 0,
+        },
+        None if review => Completion {
+            attempt: 0,
+            cost_micros: 0,
+        },
+        None => decode(envelope)?,
+    };
+    let (state, current_attempt) = step_state(&mut tx, run_id, step).await?;
     let expected_state = if review { "waiting_review" } else { "running" };
     if state != expected_state || (!review && attempt != current_attempt) {
         tracing::debug!(kind = %envelope.kind, %state, attempt, current_attempt, "stale event ignored");
@@ -369,14 +398,11 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
         .await?;
         record(&mut tx, run_id, None, "running", None).await?;
     }
-    let cost = body["cost_micros"].as_i64().unwrap_or(0);
     match envelope.kind.as_str() {
         "story.completed" => {
             save_fact(&mut tx, run_id, "story", 0, body).await?;
-            let scenes = body["script"]["scenes"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
+            let StoryCompleted { script } = decode(envelope)?;
+            let scenes = script.scenes;
             anyhow::ensure!(!scenes.is_empty(), "story.completed without scenes");
             sqlx::query("UPDATE orchestrator.runs SET scene_count = $2 WHERE id = $1")
                 .bind(run_id)
@@ -391,8 +417,11 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
                 &["speech", "image", "music"],
             )
             .await?;
-            let narrations: Vec<Value> = scenes.iter().map(|s| s["narration"].clone()).collect();
-            let speech = json!({ "tenant": run.tenant, "language": run.params.language, "scenes": narrations });
+            let speech = serde_json::to_value(SpeechSynthesize {
+                tenant: run.tenant.clone(),
+                language: run.params.language.clone(),
+                scenes: scenes.iter().map(|s| s.narration.clone()).collect(),
+            })?;
             dispatch(
                 &mut tx,
                 limits,
@@ -402,11 +431,19 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
                 speech,
             )
             .await?;
-            let images: Vec<Value> = scenes
+            let images = scenes
                 .iter()
                 .enumerate()
-                .map(|(i, s)| json!({ "tenant": run.tenant, "scene_index": i, "description": s["visual"], "mood": s["mood"], "seed": run.params.seed }))
-                .collect();
+                .map(|(i, s)| {
+                    serde_json::to_value(ImageRender {
+                        tenant: run.tenant.clone(),
+                        scene_index: i as i32,
+                        description: s.visual.clone(),
+                        mood: s.mood.clone(),
+                        seed: run.params.seed,
+                    })
+                })
+                .collect::<Result<Vec<Value>, _>>()?;
             sqlx::query(
                 "UPDATE orchestrator.steps SET total = $2 WHERE run_id = $1 AND name = 'images'",
             )
@@ -427,19 +464,29 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
         "speech.completed" => {
             save_fact(&mut tx, run_id, "speech", 0, body).await?;
             succeed_step(&mut tx, run_id, "speech", cost).await?;
-            let duration_ms = body["duration_ms"]
-                .as_u64()
-                .context("speech.completed without duration_ms")?;
-            let mood =
-                fact(&mut tx, run_id, "story", 0).await?["script"]["scenes"][0]["mood"].clone();
-            let music = json!({ "tenant": run.tenant, "mood": mood, "genre": run.params.genre, "duration_ms": duration_ms + TAIL_MS, "seed": run.params.seed });
+            let SpeechCompleted { duration_ms, .. } = decode(envelope)?;
+            let story: StoryCompleted =
+                serde_json::from_value(fact(&mut tx, run_id, "story", 0).await?)?;
+            let mood = story
+                .script
+                .scenes
+                .first()
+                .map(|s| s.mood.clone())
+                .context("the story has no scenes")?;
+            let music = serde_json::to_value(MusicCompose {
+                tenant: run.tenant.clone(),
+                mood,
+                genre: run.params.genre.clone(),
+                duration_ms: duration_ms + TAIL_MS,
+                seed: run.params.seed,
+            })?;
             reset_steps(&mut tx, run_id, &["music"], &["music"]).await?;
             dispatch(&mut tx, limits, run_id, "music", vec![music.clone()], music).await?;
         }
         "image.completed" => {
-            let scene = body["scene_index"]
-                .as_i64()
-                .context("image.completed without scene_index")? as i32;
+            let ImageCompleted {
+                scene_index: scene, ..
+            } = decode(envelope)?;
             save_fact(&mut tx, run_id, "image", scene, body).await?;
             let done: i64 = sqlx::query_scalar(
                 "SELECT count(*) FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image'",
@@ -458,13 +505,17 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
             }
         }
         "music.completed" => {
+            let MusicCompleted { .. } = decode(envelope)?;
             save_fact(&mut tx, run_id, "music", 0, body).await?;
             succeed_step(&mut tx, run_id, "music", cost).await?;
         }
-        "moderation.completed" => on_moderation(&mut tx, limits, run_id, &run, body, cost).await?,
+        "moderation.completed" => {
+            on_moderation(&mut tx, limits, run_id, &run, &decode(envelope)?, cost).await?
+        }
         "review.decided" => {
-            let reviewer = body["reviewer"].as_str().unwrap_or("a reviewer");
-            if body["decision"] == "approved" {
+            let decided: ReviewDecided = decode(envelope)?;
+            let reviewer = decided.reviewer.as_deref().unwrap_or("a reviewer");
+            if decided.decision == "approved" {
                 sqlx::query("UPDATE orchestrator.runs SET state = 'running', updated_at = now() WHERE id = $1").bind(run_id).execute(&mut *tx).await?;
                 record(
                     &mut tx,
@@ -500,10 +551,7 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
             .await?;
         }
         _ => {
-            let reason = body["reason"]
-                .as_str()
-                .unwrap_or("unknown failure")
-                .to_owned();
+            let reason = failure.map_or_else(|| "unknown failure".to_owned(), |f| f.reason);
             step_failed(&mut tx, limits, run_id, step, &reason).await?;
         }
     }
@@ -512,26 +560,36 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
     Ok(())
 }
 
+/// The body of `envelope` as `M`, naming the message when it does not fit.
+fn decode<M: serde::de::DeserializeOwned>(envelope: &Envelope) -> anyhow::Result<M> {
+    serde_json::from_value(envelope.body.clone())
+        .with_context(|| format!("{} {} is malformed", envelope.kind, envelope.id))
+}
+
 /// The facts of a run's finished assets: script, narration, music and every scene image.
 struct Assets {
-    story: Value,
-    speech: Value,
-    music: Value,
-    images: Vec<Value>,
+    story: StoryCompleted,
+    speech: SpeechCompleted,
+    music: MusicCompleted,
+    images: Vec<ImageCompleted>,
 }
 
 impl Assets {
     async fn load(tx: &mut PgConnection, run_id: Uuid) -> anyhow::Result<Assets> {
+        let images: Vec<Value> = sqlx::query_scalar(
+            "SELECT body FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image' ORDER BY part",
+        )
+        .bind(run_id)
+        .fetch_all(&mut *tx)
+        .await?;
         Ok(Assets {
-            story: fact(tx, run_id, "story", 0).await?,
-            speech: fact(tx, run_id, "speech", 0).await?,
-            music: fact(tx, run_id, "music", 0).await?,
-            images: sqlx::query_scalar(
-                "SELECT body FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image' ORDER BY part",
-            )
-            .bind(run_id)
-            .fetch_all(&mut *tx)
-            .await?,
+            story: serde_json::from_value(fact(tx, run_id, "story", 0).await?)?,
+            speech: serde_json::from_value(fact(tx, run_id, "speech", 0).await?)?,
+            music: serde_json::from_value(fact(tx, run_id, "music", 0).await?)?,
+            images: images
+                .into_iter()
+                .map(serde_json::from_value)
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -568,17 +626,32 @@ async fn maybe_moderate(
         music,
         images,
     } = Assets::load(tx, run_id).await?;
-    let job = json!({
-        "tenant": run.tenant,
-        "final_round": rounds_done + 1 >= limits.moderation_rounds,
-        "text": {
-            "title": story["script"]["title"],
-            "narrations": story["script"]["scenes"].as_array().map(|s| s.iter().map(|s| s["narration"].clone()).collect::<Vec<_>>()),
+    let job = serde_json::to_value(ModerationCheck {
+        tenant: run.tenant.clone(),
+        final_round: rounds_done + 1 >= limits.moderation_rounds,
+        text: TextSubject {
+            title: story.script.title,
+            narrations: story
+                .script
+                .scenes
+                .into_iter()
+                .map(|s| s.narration)
+                .collect(),
         },
-        "images": images.iter().map(|i| json!({ "scene_index": i["scene_index"], "media_key": i["media_key"] })).collect::<Vec<_>>(),
-        "narration": { "media_key": speech["media_key"] },
-        "music": { "media_key": music["media_key"] },
-    });
+        images: images
+            .into_iter()
+            .map(|i| ImageSubject {
+                scene_index: i.scene_index,
+                media_key: i.media_key,
+            })
+            .collect(),
+        narration: AudioSubject {
+            media_key: speech.media_key,
+        },
+        music: AudioSubject {
+            media_key: music.media_key,
+        },
+    })?;
     dispatch(tx, limits, run_id, "moderation", vec![job.clone()], job).await
 }
 
@@ -587,18 +660,18 @@ async fn on_moderation(
     limits: &Limits,
     run_id: Uuid,
     run: &LockedRun,
-    body: &Value,
+    moderated: &ModerationCompleted,
     cost: i64,
 ) -> anyhow::Result<()> {
-    match body["verdict"].as_str() {
-        Some("pass") => {
+    match moderated.verdict {
+        Verdict::Pass => {
             succeed_step(tx, run_id, "moderation", cost).await?;
             dispatch_video(tx, limits, run_id, run).await
         }
-        Some("review") => {
+        Verdict::Review => {
             sqlx::query("UPDATE orchestrator.steps SET state = 'waiting_review', deadline_at = NULL WHERE run_id = $1 AND name = 'moderation'").bind(run_id).execute(&mut *tx).await?;
             sqlx::query("UPDATE orchestrator.runs SET state = 'waiting_review', updated_at = now() WHERE id = $1").bind(run_id).execute(&mut *tx).await?;
-            let review = body["review_id"].as_str().unwrap_or_default();
+            let review = moderated.review_id.as_deref().unwrap_or_default();
             record(
                 tx,
                 run_id,
@@ -609,7 +682,7 @@ async fn on_moderation(
             .await?;
             Ok(())
         }
-        _ => regenerate(tx, limits, run_id, run, body).await,
+        Verdict::Fail => regenerate(tx, limits, run_id, run, moderated).await,
     }
 }
 
@@ -619,15 +692,16 @@ async fn regenerate(
     limits: &Limits,
     run_id: Uuid,
     run: &LockedRun,
-    body: &Value,
+    moderated: &ModerationCompleted,
 ) -> anyhow::Result<()> {
-    let failures = body["failures"].as_array().cloned().unwrap_or_default();
+    let failures = &moderated.failures;
     let (_, round) = step_state(tx, run_id, "moderation").await?;
     let summary = failures
         .iter()
-        .filter_map(|f| f["subject"].as_str())
+        .map(|f| f.subject.as_str())
         .collect::<Vec<_>>()
         .join(", ");
+    let failed = |subject: &str| failures.iter().any(|f| f.subject == subject);
     record(
         tx,
         run_id,
@@ -638,7 +712,7 @@ async fn regenerate(
     .await?;
     sqlx::query("UPDATE orchestrator.steps SET state = 'pending', deadline_at = NULL WHERE run_id = $1 AND name = 'moderation'").bind(run_id).execute(&mut *tx).await?;
     let variation = 1000 * round as u64;
-    if failures.iter().any(|f| f["subject"] == "text") {
+    if failed("text") {
         reset_steps(
             tx,
             run_id,
@@ -648,7 +722,7 @@ async fn regenerate(
         .await?;
         return dispatch_story(tx, limits, run_id, &run.tenant, &run.params, variation).await;
     }
-    if failures.iter().any(|f| f["subject"] == "narration") {
+    if failed("narration") {
         let job = sqlx::query_scalar::<_, Value>(
             "SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = 'speech'",
         )
@@ -657,21 +731,24 @@ async fn regenerate(
         .await?;
         reset_steps(tx, run_id, &["speech", "music"], &["speech", "music"]).await?;
         dispatch(tx, limits, run_id, "speech", vec![job.clone()], job).await?;
-    } else if failures.iter().any(|f| f["subject"] == "music") {
-        let mut job = sqlx::query_scalar::<_, Value>(
+    } else if failed("music") {
+        let stored = sqlx::query_scalar::<_, Value>(
             "SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = 'music'",
         )
         .bind(run_id)
         .fetch_one(&mut *tx)
         .await?;
-        job["seed"] = json!(run.params.seed.wrapping_add(variation));
+        let job = serde_json::to_value(MusicCompose {
+            seed: run.params.seed.wrapping_add(variation),
+            ..serde_json::from_value(stored)?
+        })?;
         reset_steps(tx, run_id, &["music"], &["music"]).await?;
         dispatch(tx, limits, run_id, "music", vec![job.clone()], job).await?;
     }
-    let scenes: Vec<i64> = failures
+    let scenes: Vec<i32> = failures
         .iter()
-        .filter(|f| f["subject"] == "image")
-        .filter_map(|f| f["scene_index"].as_i64())
+        .filter(|f| f.subject == "image")
+        .filter_map(|f| f.scene_index)
         .collect();
     if !scenes.is_empty() {
         let stored = sqlx::query_scalar::<_, Value>(
@@ -680,24 +757,20 @@ async fn regenerate(
         .bind(run_id)
         .fetch_one(&mut *tx)
         .await?;
-        let jobs: Vec<Value> = stored["scenes"]
-            .as_array()
+        let all: Vec<ImageRender> = serde_json::from_value(stored["scenes"].clone())?;
+        let jobs = all
             .into_iter()
-            .flatten()
-            .filter(|j| {
-                j["scene_index"]
-                    .as_i64()
-                    .is_some_and(|i| scenes.contains(&i))
-            })
+            .filter(|j| scenes.contains(&j.scene_index))
             .map(|j| {
-                let mut j = j.clone();
-                j["seed"] = json!(run.params.seed.wrapping_add(variation));
-                j
+                serde_json::to_value(ImageRender {
+                    seed: run.params.seed.wrapping_add(variation),
+                    ..j
+                })
             })
-            .collect();
+            .collect::<Result<Vec<Value>, _>>()?;
         sqlx::query("DELETE FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image' AND part = ANY($2)")
             .bind(run_id)
-            .bind(scenes.iter().map(|s| *s as i32).collect::<Vec<_>>())
+            .bind(&scenes)
             .execute(&mut *tx)
             .await?;
         dispatch(tx, limits, run_id, "images", jobs, stored).await?;
@@ -717,15 +790,26 @@ async fn dispatch_video(
         music,
         images,
     } = Assets::load(tx, run_id).await?;
-    let job = json!({
-        "tenant": run.tenant,
-        "title": story["script"]["title"],
-        "formats": run.params.formats,
-        "images": images.iter().map(|i| i["media_key"].clone()).collect::<Vec<_>>(),
-        "narration": { "media_key": speech["media_key"], "duration_ms": speech["duration_ms"], "cues": speech["cues"] },
-        "music_key": music["media_key"],
-        "tail_ms": TAIL_MS,
-    });
+    let formats = run
+        .params
+        .formats
+        .iter()
+        .map(|f| serde_json::from_value::<Format>(json!(f)))
+        .collect::<Result<Vec<_>, _>>()
+        .context("the run's formats")?;
+    let job = serde_json::to_value(VideoRender {
+        tenant: run.tenant.clone(),
+        title: story.script.title,
+        formats,
+        images: images.into_iter().map(|i| i.media_key).collect(),
+        narration: Narration {
+            media_key: speech.media_key,
+            duration_ms: speech.duration_ms,
+            cues: speech.cues,
+        },
+        music_key: music.media_key,
+        tail_ms: TAIL_MS,
+    })?;
     dispatch(tx, limits, run_id, "video", vec![job.clone()], job).await
 }
 

@@ -1,6 +1,10 @@
 //! The story worker: writes the script for a run and reports `story.completed`.
 
-use serde::Deserialize;
+use messages::{
+    events::report_failure,
+    jobs::{Job, StoryWrite},
+    steps::Step,
+};
 use shared::{
     bus::{Delivery, Handler},
     jobs,
@@ -19,14 +23,6 @@ use crate::{
 
 const SERVICE: &str = "story";
 
-#[derive(Debug, Deserialize)]
-struct StoryJob {
-    run_id: Uuid,
-    tenant: String,
-    attempt: i32,
-    request: StoryRequest,
-}
-
 pub struct StoryWorker {
     pub db: PgPool,
     pub chain: Arc<Chain<Text>>,
@@ -34,13 +30,21 @@ pub struct StoryWorker {
 
 impl StoryWorker {
     /// The script for a job through the text chain, and what the call cost.
-    async fn write(&self, job: &StoryJob) -> anyhow::Result<(Script, Completed<TextReply>)> {
+    async fn write(&self, job: &Job<StoryWrite>) -> anyhow::Result<(Script, Completed<TextReply>)> {
         let context = CallContext {
             run_id: Some(job.run_id),
             tenant: job.tenant.clone(),
             service: SERVICE.to_owned(),
         };
-        let request = story_request(&job.request)?;
+        let brief = &job.request;
+        let request = story_request(&StoryRequest {
+            topic: brief.topic.clone(),
+            genre: brief.genre.clone(),
+            tone: brief.tone.clone(),
+            length_seconds: brief.length_seconds,
+            language: brief.language.clone(),
+            seed: brief.seed,
+        })?;
         let done = self
             .chain
             .call(&context, &request, CallOptions::default())
@@ -52,7 +56,7 @@ impl StoryWorker {
 
 impl Handler for StoryWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
-        let job: StoryJob = jobs::decode(delivery)?;
+        let job: Job<StoryWrite> = messages::decode(delivery)?;
         if jobs::already_recorded(&self.db, "story.stories", job.run_id, job.attempt).await? {
             // Redelivered after the commit: the event left with the row.
             return Ok(());
@@ -61,10 +65,10 @@ impl Handler for StoryWorker {
         let (script, done) = match outcome {
             Ok(written) => written,
             Err(error) => {
-                return jobs::report_failure(
+                return report_failure(
                     &self.db,
                     SERVICE,
-                    "story",
+                    Step::Story,
                     job.run_id,
                     job.attempt,
                     &format!("{error:#}"),

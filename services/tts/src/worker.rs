@@ -2,7 +2,11 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use messages::{
+    events::report_failure,
+    jobs::{Job, SpeechSynthesize},
+    steps::Step,
+};
 use shared::{
     bus::{Delivery, Handler},
     jobs,
@@ -20,15 +24,6 @@ use crate::{
 
 const SERVICE: &str = "tts";
 
-#[derive(Debug, Deserialize)]
-struct SpeechJob {
-    run_id: Uuid,
-    tenant: String,
-    attempt: i32,
-    language: String,
-    scenes: Vec<String>,
-}
-
 pub struct SpeechWorker {
     pub db: PgPool,
     pub store: Arc<dyn MediaStore>,
@@ -38,7 +33,7 @@ pub struct SpeechWorker {
 
 impl Handler for SpeechWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
-        let job: SpeechJob = jobs::decode(delivery)?;
+        let job: Job<SpeechSynthesize> = messages::decode(delivery)?;
         if jobs::already_recorded(&self.db, "tts.narrations", job.run_id, job.attempt).await? {
             return Ok(());
         }
@@ -60,10 +55,10 @@ impl Handler for SpeechWorker {
         {
             Ok(narration) => narration,
             Err(error) => {
-                return jobs::report_failure(
+                return report_failure(
                     &self.db,
                     SERVICE,
-                    "speech",
+                    Step::Speech,
                     job.run_id,
                     job.attempt,
                     &format!("{error:#}"),

@@ -1,18 +1,9 @@
 //! Captions from the narration's measured cues: SRT and VTT sidecars, and ASS styled per format's safe area.
 
-use serde::{Deserialize, Serialize};
-
 use crate::formats::Format;
 
 /// A phrase and when it is spoken (as the tts service measured it).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Cue {
-    pub start_ms: u64,
-    pub end_ms: u64,
-    pub text: String,
-    pub scene_index: usize,
-    pub sentence_index: usize,
-}
+pub use messages::jobs::Cue;
 
 /// Pauses shorter than this are bridged, so captions do not flicker between phrases.
 const BRIDGE_MS: u64 = 500;

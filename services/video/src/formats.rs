@@ -12,6 +12,16 @@ pub enum Format {
     Square,
 }
 
+impl From<messages::jobs::Format> for Format {
+    fn from(format: messages::jobs::Format) -> Self {
+        match format {
+            messages::jobs::Format::Landscape => Format::Landscape,
+            messages::jobs::Format::Portrait => Format::Portrait,
+            messages::jobs::Format::Square => Format::Square,
+        }
+    }
+}
+
 /// Where the caption block sits, as fractions of the frame.
 pub struct CaptionArea {
     pub bottom: f64,

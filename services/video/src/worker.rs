@@ -3,7 +3,11 @@
 
 use std::{path::Path, sync::Arc, time::Instant};
 
-use serde::Deserialize;
+use messages::{
+    events::report_failure,
+    jobs::{Job, VideoRender},
+    steps::Step,
+};
 use serde_json::json;
 use shared::{
     bus::{Delivery, Handler},
@@ -20,26 +24,6 @@ use crate::{
 };
 
 const SERVICE: &str = "video";
-
-#[derive(Debug, Deserialize)]
-struct Narration {
-    media_key: MediaKey,
-    duration_ms: u64,
-    cues: Vec<Cue>,
-}
-
-#[derive(Debug, Deserialize)]
-struct VideoJob {
-    run_id: Uuid,
-    tenant: String,
-    attempt: i32,
-    title: String,
-    formats: Vec<Format>,
-    images: Vec<MediaKey>,
-    narration: Narration,
-    music_key: MediaKey,
-    tail_ms: u64,
-}
 
 pub struct VideoWorker {
     pub db: PgPool,
@@ -93,10 +77,15 @@ impl VideoWorker {
         Ok(())
     }
 
-    async fn produce(&self, job: &VideoJob, scratch: &Path) -> anyhow::Result<serde_json::Value> {
+    async fn produce(
+        &self,
+        job: &Job<VideoRender>,
+        scratch: &Path,
+    ) -> anyhow::Result<serde_json::Value> {
         let started = Instant::now();
         anyhow::ensure!(!job.images.is_empty(), "no scene images");
         anyhow::ensure!(!job.formats.is_empty(), "no formats requested");
+        let formats: Vec<Format> = job.formats.iter().copied().map(Format::from).collect();
         let mut images = Vec::new();
         for (i, key) in job.images.iter().enumerate() {
             let path = scratch.join(format!("scene-{i:02}.png"));
@@ -115,7 +104,7 @@ impl VideoWorker {
         let audio_ms = started.elapsed().as_millis();
 
         let mut outputs = Vec::new();
-        for format in &job.formats {
+        for format in &formats {
             let duration_ms = format_length(*format, cues, total_ms, job.tail_ms);
             let captions = scratch.join(format!("captions-{}.ass", format.slug()));
             tokio::fs::write(
@@ -200,7 +189,7 @@ impl VideoWorker {
 
 impl Handler for VideoWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
-        let job: VideoJob = jobs::decode(delivery)?;
+        let job: Job<VideoRender> = messages::decode(delivery)?;
         if jobs::already_recorded(&self.db, "video.bundles", job.run_id, job.attempt).await? {
             return Ok(());
         }
@@ -208,10 +197,10 @@ impl Handler for VideoWorker {
         let produced = match self.produce(&job, scratch.path()).await {
             Ok(produced) => produced,
             Err(error) => {
-                return jobs::report_failure(
+                return report_failure(
                     &self.db,
                     SERVICE,
-                    "video",
+                    Step::Video,
                     job.run_id,
                     job.attempt,
                     &format!("{error:#}"),

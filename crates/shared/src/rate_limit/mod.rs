@@ -23,9 +23,15 @@ use crate::{bus::Bus, config::RateLimitConfig, metrics::Metrics};
 /// The field of the limits hash holding the limit of tenants that have no field of their own.
 pub const DEFAULT_LIMIT_FIELD: &str = "*";
 
-/// `<bus prefix>:ratelimit:limits`: the hash of requests per window by tenant.
+/// `{<bus prefix>:ratelimit}:limits`: the hash of requests per window by tenant. It shares its
+/// hash slot with every window key, since one script reads both (Redis Cluster).
 pub fn limits_key(bus: &Bus) -> String {
-    bus.key("ratelimit:limits")
+    bus.slot_key("ratelimit", "limits")
+}
+
+/// The sliding window of `tenant`'s requests of `class`, in the limits hash's slot.
+pub fn window_key(bus: &Bus, class: RouteClass, tenant: &str) -> String {
+    bus.slot_key("ratelimit", &format!("{class}:{tenant}"))
 }
 
 /// Which window a request counts against; each class has the tenant's full limit.

@@ -124,7 +124,7 @@ impl RedisWindow {
         let (allowed, limit, remaining, retry_after_ms, reset_ms): (i64, i64, i64, i64, i64) = self
             .script
             .key(&self.limits_key)
-            .key(self.bus.key(&format!("ratelimit:{class}:{tenant}")))
+            .key(super::window_key(&self.bus, class, tenant))
             .arg(tenant)
             .arg(default_limit)
             .arg(u64::try_from(window.as_millis()).unwrap_or(u64::MAX))
@@ -160,6 +160,24 @@ mod tests {
         assert!(window.usable(), "the success broke the run of failures");
         window.record(false);
         assert!(!window.usable(), "three in a row pause Redis checks");
+        Ok(())
+    }
+
+    /// Redis Cluster routes a key by the text between its first `{` and `}`: the script's two
+    /// keys must carry the same tag or a cluster refuses the script (CROSSSLOT).
+    #[test]
+    fn the_scripts_keys_share_one_hash_slot() -> anyhow::Result<()> {
+        let config = Settings::with_overrides(&[])?.config;
+        let bus = Bus::new(config.redis_url.expose(), config.bus)?;
+        let tag = |key: &str| {
+            key.split_once('{')
+                .and_then(|(_, rest)| rest.split_once('}'))
+                .map(|(tag, _)| tag.to_owned())
+        };
+        let limits = super::super::limits_key(&bus);
+        let window = super::super::window_key(&bus, RouteClass::Write, "acme:{weird}");
+        assert!(tag(&limits).is_some(), "{limits}");
+        assert_eq!(tag(&limits), tag(&window), "{limits} / {window}");
         Ok(())
     }
 }

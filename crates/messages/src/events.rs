@@ -1,0 +1,129 @@
+//! Facts services report on the `events` stream that the orchestrator reads.
+
+use serde::{Deserialize, Serialize};
+use shared::{bus::Envelope, jobs::EVENTS, outbox, storage::MediaKey};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{jobs::Cue, steps::Step};
+
+/// `<service>.failed`: an attempt of a step failed with a reason; the run's owner retries it or
+/// fails the run. The envelope's kind names the reporting service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepFailed {
+    pub step: Step,
+    pub attempt: i32,
+    pub reason: String,
+}
+
+/// What every `<service>.completed` fact carries, whatever else it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Completion {
+    pub attempt: i32,
+    #[serde(default)]
+    pub cost_micros: i64,
+}
+
+/// Publishes `<service>.failed` for `step` of `run_id` through the outbox, so the owner of the run
+/// can retry or fail it. The job itself is then acked: its failure is now a recorded fact.
+pub async fn report_failure(
+    pool: &PgPool,
+    service: &str,
+    step: Step,
+    run_id: Uuid,
+    attempt: i32,
+    reason: &str,
+) -> anyhow::Result<()> {
+    tracing::warn!(%run_id, %step, attempt, reason, "job failed");
+    let failed = StepFailed {
+        step,
+        attempt,
+        reason: reason.to_owned(),
+    };
+    let envelope = Envelope::new(
+        format!("{service}.failed"),
+        Some(run_id),
+        serde_json::to_value(&failed)?,
+    );
+    let mut tx = pool.begin().await?;
+    outbox::enqueue(&mut tx, service, EVENTS, &envelope).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One scene of a written story, as the rest of the run needs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SceneOutline {
+    pub narration: String,
+    pub visual: String,
+    pub mood: String,
+}
+
+/// The parts of a script the rest of the run needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScriptOutline {
+    pub title: String,
+    pub scenes: Vec<SceneOutline>,
+}
+
+/// `story.completed` (the script carries more: per-platform metadata, for the manifest).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoryCompleted {
+    pub script: ScriptOutline,
+}
+
+/// `speech.completed`: the narration and when each phrase is spoken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpeechCompleted {
+    pub media_key: MediaKey,
+    pub duration_ms: u64,
+    pub cues: Vec<Cue>,
+}
+
+/// `image.completed`: one scene's picture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageCompleted {
+    pub scene_index: i32,
+    pub media_key: MediaKey,
+}
+
+/// `music.completed`: the run's track.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MusicCompleted {
+    pub media_key: MediaKey,
+}
+
+/// How a moderation round ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Review,
+}
+
+/// What failed a moderation round: `text`, `narration`, `music` or `image` (with its scene).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModerationFailure {
+    pub subject: String,
+    #[serde(default)]
+    pub scene_index: Option<i32>,
+}
+
+/// `moderation.completed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModerationCompleted {
+    pub verdict: Verdict,
+    #[serde(default)]
+    pub failures: Vec<ModerationFailure>,
+    #[serde(default)]
+    pub review_id: Option<String>,
+}
+
+/// `review.decided`: a human approved or rejected a run held for review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewDecided {
+    pub decision: String,
+    #[serde(default)]
+    pub reviewer: Option<String>,
+}

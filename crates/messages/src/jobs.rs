@@ -1,0 +1,224 @@
+//! Work one service asks of another, one type per `jobs.<service>` stream. Every job carries the
+//! run it is for and the attempt it belongs to ([`Job`]); results are keyed on both.
+
+use serde::{Deserialize, Serialize};
+use shared::storage::MediaKey;
+use uuid::Uuid;
+
+use crate::Message;
+
+/// A job: which run and attempt, and what to do. The orchestrator stamps `run_id` and `attempt`
+/// when it dispatches the payload; consumers decode `Job<TheirPayload>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job<P> {
+    pub run_id: Uuid,
+    pub attempt: i32,
+    #[serde(flatten)]
+    pub payload: P,
+}
+
+/// A job reads as its payload (`job.tenant`), with `run_id` and `attempt` beside it.
+impl<P> std::ops::Deref for Job<P> {
+    type Target = P;
+
+    fn deref(&self) -> &P {
+        &self.payload
+    }
+}
+
+impl<P: Message> Message for Job<P> {
+    const KIND: &'static str = P::KIND;
+    const STREAM: &'static str = P::STREAM;
+}
+
+/// What the story should be about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoryBrief {
+    pub topic: String,
+    pub genre: String,
+    pub tone: String,
+    pub length_seconds: u32,
+    pub language: String,
+    pub seed: u64,
+}
+
+/// `story.write`: the script of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoryWrite {
+    pub tenant: String,
+    pub request: StoryBrief,
+}
+
+impl Message for StoryWrite {
+    const KIND: &'static str = "story.write";
+    const STREAM: &'static str = "jobs.story";
+}
+
+/// `speech.synthesize`: the narration of every scene, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpeechSynthesize {
+    pub tenant: String,
+    pub language: String,
+    pub scenes: Vec<String>,
+}
+
+impl Message for SpeechSynthesize {
+    const KIND: &'static str = "speech.synthesize";
+    const STREAM: &'static str = "jobs.tts";
+}
+
+/// `image.render`: the picture of one scene.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageRender {
+    pub tenant: String,
+    pub scene_index: i32,
+    pub description: String,
+    pub mood: String,
+    pub seed: u64,
+}
+
+impl Message for ImageRender {
+    const KIND: &'static str = "image.render";
+    const STREAM: &'static str = "jobs.image";
+}
+
+/// `music.compose`: a track fitted to the narration's length.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MusicCompose {
+    pub tenant: String,
+    pub mood: String,
+    pub genre: String,
+    pub duration_ms: u64,
+    pub seed: u64,
+}
+
+impl Message for MusicCompose {
+    const KIND: &'static str = "music.compose";
+    const STREAM: &'static str = "jobs.music";
+}
+
+/// The words of a run, as moderation judges them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextSubject {
+    pub title: String,
+    pub narrations: Vec<String>,
+}
+
+/// One scene's picture, as moderation judges it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageSubject {
+    pub scene_index: i32,
+    pub media_key: MediaKey,
+}
+
+/// A sound file, as moderation judges it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AudioSubject {
+    pub media_key: MediaKey,
+}
+
+/// `moderation.check`: every asset of a run; `final_round` sends failures to human review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModerationCheck {
+    pub tenant: String,
+    pub final_round: bool,
+    pub text: TextSubject,
+    pub images: Vec<ImageSubject>,
+    pub narration: AudioSubject,
+    pub music: AudioSubject,
+}
+
+impl Message for ModerationCheck {
+    const KIND: &'static str = "moderation.check";
+    const STREAM: &'static str = "jobs.moderation";
+}
+
+/// An output aspect ratio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Format {
+    #[serde(rename = "16:9")]
+    Landscape,
+    #[serde(rename = "9:16")]
+    Portrait,
+    #[serde(rename = "1:1")]
+    Square,
+}
+
+/// A phrase of the narration and exactly when it is spoken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cue {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+    pub scene_index: usize,
+    pub sentence_index: usize,
+}
+
+/// The narration a render is cut to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Narration {
+    pub media_key: MediaKey,
+    pub duration_ms: u64,
+    pub cues: Vec<Cue>,
+}
+
+/// `video.render`: every requested format of a run in one pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoRender {
+    pub tenant: String,
+    pub title: String,
+    pub formats: Vec<Format>,
+    pub images: Vec<MediaKey>,
+    pub narration: Narration,
+    pub music_key: MediaKey,
+    pub tail_ms: u64,
+}
+
+impl Message for VideoRender {
+    const KIND: &'static str = "video.render";
+    const STREAM: &'static str = "jobs.video";
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_job_is_its_payload_with_run_and_attempt_and_tolerates_unknown_fields() -> anyhow::Result<()>
+    {
+        let run_id = Uuid::now_v7();
+        let job = Job {
+            run_id,
+            attempt: 2,
+            payload: ImageRender {
+                tenant: "acme".into(),
+                scene_index: 1,
+                description: "a kite".into(),
+                mood: "calm".into(),
+                seed: 7,
+            },
+        };
+        let mut value = serde_json::to_value(&job)?;
+        assert_eq!(value["scene_index"], 1);
+        assert_eq!(value["attempt"], 2);
+        // A newer producer adds a field; this consumer still reads the job.
+        value["priority"] = json!("high");
+        let read: Job<ImageRender> = serde_json::from_value(value)?;
+        assert_eq!(read, job);
+        assert_eq!(<Job<ImageRender> as Message>::KIND, "image.render");
+        Ok(())
+    }
+
+    #[test]
+    fn formats_are_named_by_their_ratio() -> anyhow::Result<()> {
+        let formats: Vec<Format> = serde_json::from_value(json!(["16:9", "9:16", "1:1"]))?;
+        assert_eq!(
+            formats,
+            [Format::Landscape, Format::Portrait, Format::Square]
+        );
+        assert!(serde_json::from_value::<Format>(json!("4:3")).is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,64 @@
+//! The steps of a run and the states a step or a run goes through.
+
+use serde::{Deserialize, Serialize};
+
+/// A step of a run's DAG, in the order users see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Step {
+    Story,
+    Speech,
+    Images,
+    Music,
+    Moderation,
+    Video,
+}
+
+impl Step {
+    pub const ALL: [Step; 6] = [
+        Step::Story,
+        Step::Speech,
+        Step::Images,
+        Step::Music,
+        Step::Moderation,
+        Step::Video,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Story => "story",
+            Step::Speech => "speech",
+            Step::Images => "images",
+            Step::Music => "music",
+            Step::Moderation => "moderation",
+            Step::Video => "video",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|step| step.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_round_trip_through_their_names() {
+        for step in Step::ALL {
+            assert_eq!(Step::parse(step.as_str()), Some(step));
+            assert_eq!(
+                serde_json::to_value(step).ok(),
+                Some(serde_json::json!(step.as_str()))
+            );
+        }
+        assert_eq!(Step::parse("rendering"), None);
+    }
+}
