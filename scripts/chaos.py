@@ -131,6 +131,20 @@ class Service:
             return False
 
 
+def child_pids(pid):
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def alive(pid):
+    """Whether `pid` runs (a zombie has exited; only its entry waits to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return ") Z " not in f.read()
+    except OSError:
+        return False
+
+
 def wait_ready(services, limit):
     """Seconds until every service answers ready, or None after `limit` × 3."""
     started = time.monotonic()
@@ -232,6 +246,7 @@ video = 240
         rng.shuffle(faults)
         ready_after = {"kill": [], "redis": [], "postgres": []}
         poisoned = 0
+        children_seen = orphans = 0
         started = time.monotonic()
         pause = max(1.0, min(10.0, args.runs * 0.6 / max(1, len(faults))))
         for fault in faults:
@@ -239,7 +254,12 @@ video = 240
             if fault == "kill":
                 victim = rng.choice(list(services.values()))
                 log(f"kill -9 {victim.name} ({victim.only})")
+                children = child_pids(victim.process.pid)
                 victim.kill()
+                # FFmpeg and espeak-ng die with their service (parent-death signal).
+                time.sleep(0.5)
+                children_seen += len(children)
+                orphans += sum(alive(pid) for pid in children)
                 time.sleep(rng.uniform(0.2, 2.0))
                 victim.start()
                 took = wait_ready([victim], args.ready_limit)
@@ -322,6 +342,10 @@ video = 240
         report["dead_letters"] = {"found": dead, "poison_injected": poisoned}
         if dead != poisoned:
             failures.append(f"{dead} dead letters, {poisoned} poison entries injected")
+
+        report["children_of_killed_services"] = {"seen": children_seen, "outlived": orphans}
+        if orphans:
+            failures.append(f"{orphans} child processes outlived their killed service")
 
         report["ready_after_seconds"] = {
             kind: {"count": len(times), "max": max((t for t in times if t is not None), default=None),
