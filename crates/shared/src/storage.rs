@@ -78,6 +78,9 @@ pub trait MediaStore: Send + Sync {
     async fn put(&self, bytes: Bytes, extension: &str) -> anyhow::Result<MediaKey>;
     async fn get(&self, key: &MediaKey) -> anyhow::Result<Bytes>;
     async fn exists(&self, key: &MediaKey) -> anyhow::Result<bool>;
+    /// Removes an object; removing one that is not there is not an error. Keys are content
+    /// addresses, so callers delete only keys nothing else still refers to.
+    async fn delete(&self, key: &MediaKey) -> anyhow::Result<()>;
     /// Proves the store is usable, for readiness.
     async fn check(&self) -> anyhow::Result<()>;
 }
@@ -135,6 +138,15 @@ impl MediaStore for LocalStore {
 
     async fn exists(&self, key: &MediaKey) -> anyhow::Result<bool> {
         Ok(tokio::fs::try_exists(self.path_of(key)).await?)
+    }
+
+    async fn delete(&self, key: &MediaKey) -> anyhow::Result<()> {
+        match tokio::fs::remove_file(self.path_of(key)).await {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                Err(error).with_context(|| format!("cannot delete media {key}"))
+            }
+            _ => Ok(()),
+        }
     }
 
     async fn check(&self) -> anyhow::Result<()> {
@@ -230,6 +242,23 @@ impl MediaStore for S3Store {
         }
     }
 
+    async fn delete(&self, key: &MediaKey) -> anyhow::Result<()> {
+        // S3 answers a delete of a missing object with success too.
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(self.object_key(key))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "S3 delete of {key} failed: {}",
+                    e.code().unwrap_or("unknown")
+                )
+            })
+    }
+
     async fn check(&self) -> anyhow::Result<()> {
         self.client
             .head_bucket()
@@ -269,6 +298,9 @@ mod tests {
         assert_eq!(a, MediaKey::for_bytes(b"frame", "png")?);
         assert_eq!(store.get(&a).await?, Bytes::from_static(b"frame"));
         assert!(!store.exists(&MediaKey::for_bytes(b"other", "png")?).await?);
+        store.delete(&a).await?;
+        assert!(!store.exists(&a).await?);
+        store.delete(&a).await?;
         Ok(())
     }
 }

@@ -5,6 +5,7 @@ pub mod ffmpeg;
 pub mod formats;
 mod media;
 mod renders;
+pub mod retention;
 mod worker;
 
 use std::sync::Arc;
@@ -19,6 +20,10 @@ use utoipa::OpenApi as _;
 pub struct VideoConfig {
     pub ffmpeg_path: String,
     pub ffprobe_path: String,
+    /// Rendered media older than this many days is deleted; unset keeps it forever.
+    pub retention_days: Option<u32>,
+    /// How often the retention pass runs.
+    pub retention_interval_secs: u64,
 }
 
 impl Default for VideoConfig {
@@ -26,6 +31,8 @@ impl Default for VideoConfig {
         Self {
             ffmpeg_path: "ffmpeg".to_owned(),
             ffprobe_path: "ffprobe".to_owned(),
+            retention_days: None,
+            retention_interval_secs: 3600,
         }
     }
 }
@@ -74,6 +81,13 @@ impl Service for VideoService {
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
         let config: VideoConfig = ctx.settings.service("video")?;
+        let retention = config.retention_days.map(|days| {
+            let (db, store, shutdown) = (ctx.db.clone(), ctx.store.clone(), ctx.shutdown.clone());
+            let interval = std::time::Duration::from_secs(config.retention_interval_secs.max(1));
+            Worker::new("video:retention", move || {
+                retention::run(db.clone(), store.clone(), days, interval, shutdown.clone())
+            })
+        });
         let tools = ffmpeg::Tools {
             ffmpeg: config.ffmpeg_path,
             ffprobe: config.ffprobe_path,
@@ -86,12 +100,10 @@ impl Service for VideoService {
         };
         // A render holds ≈ 1.5 GiB and keeps about two cores busy.
         let renders_at_once = std::thread::available_parallelism().map_or(1, |n| n.get() / 2);
-        Ok(vec![ctx.consume_at_most(
-            "jobs.video",
-            "video",
-            renders_at_once.max(1),
-            worker,
-        )])
+        let mut workers =
+            vec![ctx.consume_at_most("jobs.video", "video", renders_at_once.max(1), worker)];
+        workers.extend(retention);
+        Ok(workers)
     }
 
     fn readiness(&self, ctx: &Context) -> Vec<(String, Check)> {

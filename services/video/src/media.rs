@@ -34,6 +34,7 @@ fn content_type(key: &MediaKey) -> &'static str {
 /// A file this service produced, for a caller allowed to see its run.
 #[utoipa::path(get, path = "/v1/videos/media/{key}", params(("key" = String, Path, description = "media key, `<sha256>.<ext>`")), security(("bearer" = [])),
     responses((status = 200, description = "the file"), (status = 400, body = shared::error::ErrorBody), (status = 404, body = shared::error::ErrorBody),
+              (status = 410, body = shared::error::ErrorBody, description = "deleted by the media retention policy"),
               (status = 422, body = shared::error::ErrorBody, description = "not a media key (`<sha256>.<ext>`)")))]
 pub async fn download(
     principal: Principal,
@@ -54,10 +55,27 @@ pub async fn download(
     if !owned {
         return Err(ApiError::not_found(format!("no file {key}")));
     }
-    let bytes = state
-        .store
-        .get(&key)
-        .await
-        .map_err(|_| ApiError::not_found(format!("no file {key}")))?;
+    let bytes = match state.store.get(&key).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let expired: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM video.renders WHERE media_key = $1 AND state = 'expired')
+                     OR EXISTS (SELECT 1 FROM video.bundles WHERE media_expired_at IS NOT NULL
+                                AND (srt_key = $1 OR vtt_key = $1 OR thumbnails @> jsonb_build_array(jsonb_build_object('media_key', $1::text))))",
+            )
+            .bind(key.as_str())
+            .fetch_one(&state.db)
+            .await?;
+            return Err(if expired {
+                ApiError::new(
+                    axum::http::StatusCode::GONE,
+                    "media_expired",
+                    format!("{key} was deleted by the media retention policy"),
+                )
+            } else {
+                ApiError::not_found(format!("no file {key}"))
+            });
+        }
+    };
     Ok(([(header::CONTENT_TYPE, content_type(&key))], bytes).into_response())
 }

@@ -122,3 +122,98 @@ async fn past_the_limit_of_runs_in_flight_new_runs_are_shed_with_retry_after() -
     submit(&app, json!({ "topic": "three" })).await?;
     app.stop().await
 }
+
+/// Media retention: rendered files past `retention_days` are deleted on schedule; the render row
+/// stays, marked expired, and downloading it answers 410. Newer media is untouched.
+#[tokio::test]
+async fn media_past_its_retention_is_deleted_and_answers_410() -> anyhow::Result<()> {
+    use shared::config::toml_value::Value as ConfigValue;
+    let app = TestApp::spawn_with(
+        reelforge::fleet::all(),
+        &[
+            ("services.video.retention_days", ConfigValue::from(30)),
+            (
+                "services.video.retention_interval_secs",
+                ConfigValue::from(1),
+            ),
+        ],
+    )
+    .await?;
+    let old = submit(
+        &app,
+        json!({ "topic": "an old lighthouse", "length_seconds": 10, "formats": ["1:1"], "seed": 1 }),
+    )
+    .await?;
+    let fresh = submit(
+        &app,
+        json!({ "topic": "a new lighthouse", "length_seconds": 10, "formats": ["1:1"], "seed": 2 }),
+    )
+    .await?;
+    for id in [&old, &fresh] {
+        let run = wait_for(&app, id, &["succeeded", "failed"], 600).await?;
+        assert_eq!(run["state"], "succeeded", "{run}");
+    }
+    let key_of = |id: String| {
+        let db = app.ctx.db.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT media_key FROM video.renders WHERE run_id = $1::uuid",
+            )
+            .bind(id)
+            .fetch_one(&db)
+            .await
+        }
+    };
+    let (old_key, fresh_key) = (key_of(old.clone()).await?, key_of(fresh.clone()).await?);
+    // The first run was rendered 40 days ago.
+    for table in ["video.renders", "video.bundles"] {
+        sqlx::query(&format!(
+            "UPDATE {table} SET created_at = now() - interval '40 days' WHERE run_id = $1::uuid"
+        ))
+        .bind(&old)
+        .execute(&app.ctx.db)
+        .await?;
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let state: String =
+            sqlx::query_scalar("SELECT state FROM video.renders WHERE run_id = $1::uuid")
+                .bind(&old)
+                .fetch_one(&app.ctx.db)
+                .await?;
+        if state == "expired" {
+            break;
+        }
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "never expired");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let viewer = app.token(shared::auth::Role::Viewer, "acme");
+    let mut old_gone = false;
+    for _ in 0..50 {
+        old_gone = !app
+            .ctx
+            .store
+            .exists(&shared::storage::MediaKey::parse(&old_key)?)
+            .await?;
+        if old_gone {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(old_gone, "the old video file is deleted");
+    let gone = app
+        .client
+        .get(app.url(&format!("/v1/videos/media/{old_key}")))
+        .bearer_auth(&viewer)
+        .send()
+        .await?;
+    assert_eq!(gone.status().as_u16(), 410);
+    let kept = app
+        .client
+        .get(app.url(&format!("/v1/videos/media/{fresh_key}")))
+        .bearer_auth(&viewer)
+        .send()
+        .await?;
+    assert_eq!(kept.status().as_u16(), 200, "newer media is kept");
+    app.stop().await
+}

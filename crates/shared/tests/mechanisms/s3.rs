@@ -90,5 +90,8 @@ async fn the_s3_store_is_content_addressed_on_a_real_s3_server() -> anyhow::Resu
             key
         )]
     );
+    store.delete(&key).await?;
+    assert!(!store.exists(&key).await?);
+    store.delete(&key).await?;
     Ok(())
 }
