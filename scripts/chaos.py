@@ -131,6 +131,18 @@ class Service:
             return False
 
 
+def rss_mib(pid):
+    """Resident memory of `pid` in MiB, or 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def child_pids(pid):
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
@@ -287,8 +299,11 @@ video = 240
         log(f"faults done after {time.monotonic() - started:.0f} s; waiting for the runs")
 
         states = {}
+        peak_rss = {name: 0.0 for name in services}
         deadline = time.monotonic() + args.deadline
         while time.monotonic() < deadline:
+            for name, service in services.items():
+                peak_rss[name] = max(peak_rss[name], rss_mib(service.process.pid))
             pending = [r for r in runs if states.get(r, {}).get("state") not in TERMINAL]
             if not pending:
                 break
@@ -298,6 +313,8 @@ video = 240
                     states[run] = body
             time.sleep(2)
         report["soak_seconds"] = round(time.monotonic() - started)
+        # The serving processes alone (FFmpeg and espeak-ng run as their children).
+        report["peak_rss_mib"] = {name: round(rss) for name, rss in peak_rss.items()}
         outcome = Counter(states.get(r, {}).get("state", "lost") for r in runs)
         report["outcome"] = dict(outcome)
         report["failed_reasons"] = sorted({states[r].get("error") for r in runs

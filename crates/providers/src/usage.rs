@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use shared::{bus::Envelope, outbox};
 use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::client::Units;
@@ -46,46 +47,85 @@ pub struct UsageEntry {
 /// Records usage entries durably: each goes into the transactional outbox before the call
 /// returns, and the outbox relay moves it to the `usage` stream. A crash after a paid call loses
 /// no entry, and billing ingests each once (by `usage_id`), so the ledger equals the calls made.
+/// Entries arriving together are committed together (group commit): a caller waits for one
+/// commit, never for one per concurrent call.
 #[derive(Clone)]
 pub struct UsageSink {
-    db: PgPool,
+    queue: mpsc::Sender<Pending>,
 }
 
-/// Longest a call waits for its entry to be written while Postgres is unreachable.
+/// An entry waiting for its commit, and whom to tell.
+struct Pending {
+    envelope: Envelope,
+    service: String,
+    committed: oneshot::Sender<()>,
+}
+
+/// Longest the writer keeps retrying a batch while Postgres is unreachable.
 const RECORD_PATIENCE: Duration = Duration::from_secs(300);
+/// Entries one commit carries at most.
+const BATCH: usize = 512;
 
 impl UsageSink {
+    /// A sink and its writer task (ends when the last clone of the sink is dropped).
     pub fn new(db: PgPool) -> UsageSink {
-        UsageSink { db }
+        let (queue, pending) = mpsc::channel(8192);
+        tokio::spawn(write_batches(db, pending));
+        UsageSink { queue }
     }
 
-    /// Writes `entry` to the outbox, retrying with backoff while Postgres is unreachable.
+    /// Returns once `entry` is committed to the outbox (or, with Postgres unreachable for
+    /// longer than the patience, once it has been logged whole for an operator to replay).
     pub async fn record(&self, entry: UsageEntry) {
-        let envelope = envelope(&entry);
+        let (committed, done) = oneshot::channel();
+        let pending = Pending {
+            envelope: envelope(&entry),
+            service: entry.service.clone(),
+            committed,
+        };
+        if self.queue.send(pending).await.is_err() || done.await.is_err() {
+            tracing::error!(usage_id = %entry.usage_id, "usage writer has stopped; the entry was not recorded");
+        }
+    }
+}
+
+/// Commits whatever entries are waiting, one transaction per batch.
+async fn write_batches(db: PgPool, mut pending: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while pending.recv_many(&mut batch, BATCH).await > 0 {
         let deadline = tokio::time::Instant::now() + RECORD_PATIENCE;
         let mut wait = Duration::from_millis(100);
         loop {
-            // A retry after a dropped connection may write the entry twice; billing ingests it
+            // A retry after a dropped connection may write an entry twice; billing ingests it
             // once (by `usage_id`), so retrying is safe and never charges twice.
             let written = async {
-                let mut tx = self.db.begin().await?;
-                outbox::enqueue(&mut tx, &entry.service, USAGE_STREAM, &envelope).await?;
+                let rows: Vec<(&str, &str, &Envelope)> = batch
+                    .iter()
+                    .map(|p| (p.service.as_str(), USAGE_STREAM, &p.envelope))
+                    .collect();
+                let mut tx = db.begin().await?;
+                outbox::enqueue_many(&mut tx, &rows).await?;
                 tx.commit().await
             }
             .await;
             match written {
-                Ok(()) => return,
+                Ok(()) => break,
                 Err(error) if tokio::time::Instant::now() >= deadline => {
-                    // Logged whole so an operator can replay it; no secret is in an entry.
-                    tracing::error!(error = %error, entry = %envelope.body, "usage entry could not be recorded");
-                    return;
+                    for entry in &batch {
+                        // Logged whole so an operator can replay it; no secret is in an entry.
+                        tracing::error!(error = %error, entry = %entry.envelope.body, "usage entry could not be recorded");
+                    }
+                    break;
                 }
                 Err(error) => {
-                    tracing::warn!(error = %error, usage_id = %entry.usage_id, "usage entry not recorded yet; retrying");
+                    tracing::warn!(error = %error, entries = batch.len(), "usage entries not recorded yet; retrying");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(5));
                 }
             }
+        }
+        for entry in batch.drain(..) {
+            let _ = entry.committed.send(());
         }
     }
 }

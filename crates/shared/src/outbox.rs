@@ -37,6 +37,43 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// Records many envelopes (each for its own service and stream) inside the caller's transaction,
+/// in one statement: a batch costs one round trip, however large.
+pub async fn enqueue_many(
+    tx: &mut PgConnection,
+    rows: &[(&str, &str, &Envelope)],
+) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let services: Vec<&str> = rows.iter().map(|(service, _, _)| *service).collect();
+    let streams: Vec<&str> = rows.iter().map(|(_, stream, _)| *stream).collect();
+    let envelopes: Vec<sqlx::types::Json<&Envelope>> = rows
+        .iter()
+        .map(|(_, _, envelope)| sqlx::types::Json(*envelope))
+        .collect();
+    sqlx::query(
+        "INSERT INTO fleet.outbox (service, stream, envelope)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::jsonb[])",
+    )
+    .bind(&services)
+    .bind(&streams)
+    .bind(&envelopes)
+    .execute(&mut *tx)
+    .await?;
+    let mut notified: Vec<&str> = services.clone();
+    notified.sort_unstable();
+    notified.dedup();
+    for service in notified {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(service)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The Redis key that remembers an outbox row was published: a relay that crashed after
 /// publishing and before committing finds it on its next attempt and does not publish again.
 /// Keyed by the envelope's UUID, never the row id: a restored or replaced database restarts its

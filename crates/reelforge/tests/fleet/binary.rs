@@ -904,3 +904,48 @@ async fn backup_wipe_and_restore_bring_back_every_run_row_and_file() -> anyhow::
     admin.close().await;
     Ok(())
 }
+
+/// The defect as a new user met it: two `make` runs one after the other, each on a new database,
+/// sharing one Redis prefix. The second used to wait forever (its jobs were skipped as already
+/// published, since a new database numbers its outbox rows from 1 again).
+#[test]
+fn two_makes_on_fresh_databases_and_one_redis_prefix_both_finish() -> anyhow::Result<()> {
+    let shared_prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+    for (n, topic) in ["a first harbour", "a second harbour"].iter().enumerate() {
+        let sandbox = Sandbox::new()?;
+        let out = sandbox.dir.path().join("out").display().to_string();
+        let started = std::time::Instant::now();
+        let made = sandbox.run(
+            &[
+                "make",
+                topic,
+                "--length",
+                "10",
+                "--formats",
+                "1:1",
+                "--seed",
+                "4",
+                "--out",
+                &out,
+            ],
+            &[
+                ("REELFORGE_LISTEN", "127.0.0.1:1"),
+                ("REELFORGE_BUS__PREFIX", shared_prefix.as_str()),
+                // A lost job would wait out this deadline; fail fast instead of hanging.
+                ("REELFORGE_SERVICES__ORCHESTRATOR__MAX_ATTEMPTS", "1"),
+                (
+                    "REELFORGE_SERVICES__ORCHESTRATOR__TIMEOUTS_SECS__STORY",
+                    "30",
+                ),
+            ],
+        )?;
+        assert!(
+            made.status.success(),
+            "make #{} failed after {:?}: {}",
+            n + 1,
+            started.elapsed(),
+            String::from_utf8_lossy(&made.stderr)
+        );
+    }
+    Ok(())
+}
