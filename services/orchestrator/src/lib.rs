@@ -2,6 +2,8 @@
 
 mod admission;
 mod commands;
+mod limits;
+mod moderation_round;
 mod params;
 mod pipeline;
 mod runs;

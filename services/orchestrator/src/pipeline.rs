@@ -1,12 +1,10 @@
 //! The run DAG: story → speech and images → music → moderation → video, driven by facts on the bus.
 
-use std::time::Duration;
-
 use anyhow::Context as _;
 use messages::{
     events::{
-        Completion, ImageCompleted, ModerationCompleted, MusicCompleted, ReviewDecided,
-        SpeechCompleted, StepFailed, StoryCompleted, Verdict,
+        Completion, ImageCompleted, MusicCompleted, ReviewDecided, SpeechCompleted, StepFailed,
+        StoryCompleted,
     },
     jobs::{
         AudioSubject, Format, ImageRender, ImageSubject, ModerationCheck, MusicCompose, Narration,
@@ -18,6 +16,7 @@ use shared::{bus::Envelope, outbox};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+pub use crate::limits::Limits;
 use crate::params::RunParams;
 
 pub const SERVICE: &str = "orchestrator";
@@ -25,83 +24,6 @@ pub const SERVICE: &str = "orchestrator";
 pub const STEPS: &[&str] = &["story", "speech", "images", "music", "moderation", "video"];
 /// Milliseconds of picture and music after the last spoken word.
 pub const TAIL_MS: u64 = 400;
-
-/// Limits of the DAG, from `[services.orchestrator]`.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(default)]
-pub struct Limits {
-    /// Attempts per step before the run fails (retries use exponential backoff).
-    pub max_attempts: i32,
-    /// Moderation rounds (each failing round regenerates the failing assets) before human review.
-    pub moderation_rounds: i32,
-    pub backoff_base_ms: u64,
-    pub timeouts_secs: StepTimeouts,
-    /// Runs queued or running at once; beyond it new runs get 503 with `Retry-After` (load
-    /// shedding), so an overloaded fleet says so at once instead of timing out.
-    pub max_active_runs: i64,
-    /// The `Retry-After` of a shed run request, in seconds.
-    pub shed_retry_after_secs: u64,
-}
-
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(default)]
-pub struct StepTimeouts {
-    pub story: u64,
-    pub speech: u64,
-    pub images: u64,
-    pub music: u64,
-    pub moderation: u64,
-    pub video: u64,
-}
-
-impl Default for StepTimeouts {
-    fn default() -> Self {
-        Self {
-            story: 120,
-            speech: 300,
-            images: 300,
-            music: 180,
-            moderation: 180,
-            video: 1200,
-        }
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_attempts: 3,
-            moderation_rounds: 2,
-            backoff_base_ms: 1000,
-            timeouts_secs: StepTimeouts::default(),
-            max_active_runs: 2000,
-            shed_retry_after_secs: 30,
-        }
-    }
-}
-
-impl Limits {
-    fn timeout(&self, step: &str) -> Duration {
-        let t = &self.timeouts_secs;
-        Duration::from_secs(match step {
-            "story" => t.story,
-            "speech" => t.speech,
-            "images" => t.images,
-            "music" => t.music,
-            "moderation" => t.moderation,
-            _ => t.video,
-        })
-    }
-
-    /// Full-jitter exponential backoff before attempt `attempt + 1`.
-    fn backoff(&self, attempt: i32) -> Duration {
-        let ceiling = self
-            .backoff_base_ms
-            .saturating_mul(1 << attempt.clamp(0, 6))
-            .min(60_000);
-        Duration::from_millis(rand::random_range(ceiling / 2..=ceiling.max(1)))
-    }
-}
 
 /// Creates a run with its steps and dispatches the story job, in the caller's transaction.
 pub async fn create_run(
@@ -151,7 +73,7 @@ pub async fn record(
 }
 
 /// Marks `step` running with a new attempt and sends its jobs.
-async fn dispatch(
+pub(crate) async fn dispatch(
     tx: &mut PgConnection,
     limits: &Limits,
     run_id: Uuid,
@@ -193,7 +115,7 @@ async fn dispatch(
     Ok(())
 }
 
-async fn dispatch_story(
+pub(crate) async fn dispatch_story(
     tx: &mut PgConnection,
     limits: &Limits,
     run_id: Uuid,
@@ -228,10 +150,10 @@ fn route(step: &str) -> (&'static str, &'static str) {
 }
 
 /// The run row, locked for the rest of the transaction so one run's events apply one at a time.
-struct LockedRun {
-    tenant: String,
+pub(crate) struct LockedRun {
+    pub(crate) tenant: String,
     state: String,
-    params: RunParams,
+    pub(crate) params: RunParams,
 }
 
 async fn lock_run(tx: &mut PgConnection, run_id: Uuid) -> anyhow::Result<Option<LockedRun>> {
@@ -248,7 +170,7 @@ async fn lock_run(tx: &mut PgConnection, run_id: Uuid) -> anyhow::Result<Option<
     }))
 }
 
-async fn step_state(
+pub(crate) async fn step_state(
     tx: &mut PgConnection,
     run_id: Uuid,
     step: &str,
@@ -294,7 +216,7 @@ async fn fact(tx: &mut PgConnection, run_id: Uuid, kind: &str, part: i32) -> any
     .with_context(|| format!("run {run_id} has no {kind} fact"))
 }
 
-async fn succeed_step(
+pub(crate) async fn succeed_step(
     tx: &mut PgConnection,
     run_id: Uuid,
     step: &str,
@@ -315,7 +237,7 @@ async fn succeed_step(
 }
 
 /// Resets downstream steps to pending, forgetting their facts (a regenerated story invalidates them).
-async fn reset_steps(
+pub(crate) async fn reset_steps(
     tx: &mut PgConnection,
     run_id: Uuid,
     steps: &[&str],
@@ -510,7 +432,15 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
             succeed_step(&mut tx, run_id, "music", cost).await?;
         }
         "moderation.completed" => {
-            on_moderation(&mut tx, limits, run_id, &run, &decode(envelope)?, cost).await?
+            crate::moderation_round::on_moderation(
+                &mut tx,
+                limits,
+                run_id,
+                &run,
+                &decode(envelope)?,
+                cost,
+            )
+            .await?
         }
         "review.decided" => {
             let decided: ReviewDecided = decode(envelope)?;
@@ -655,130 +585,7 @@ async fn maybe_moderate(
     dispatch(tx, limits, run_id, "moderation", vec![job.clone()], job).await
 }
 
-async fn on_moderation(
-    tx: &mut PgConnection,
-    limits: &Limits,
-    run_id: Uuid,
-    run: &LockedRun,
-    moderated: &ModerationCompleted,
-    cost: i64,
-) -> anyhow::Result<()> {
-    match moderated.verdict {
-        Verdict::Pass => {
-            succeed_step(tx, run_id, "moderation", cost).await?;
-            dispatch_video(tx, limits, run_id, run).await
-        }
-        Verdict::Review => {
-            sqlx::query("UPDATE orchestrator.steps SET state = 'waiting_review', deadline_at = NULL WHERE run_id = $1 AND name = 'moderation'").bind(run_id).execute(&mut *tx).await?;
-            sqlx::query("UPDATE orchestrator.runs SET state = 'waiting_review', updated_at = now() WHERE id = $1").bind(run_id).execute(&mut *tx).await?;
-            let review = moderated.review_id.as_deref().unwrap_or_default();
-            record(
-                tx,
-                run_id,
-                Some("moderation"),
-                "waiting_review",
-                Some(&format!("review {review}")),
-            )
-            .await?;
-            Ok(())
-        }
-        Verdict::Fail => regenerate(tx, limits, run_id, run, moderated).await,
-    }
-}
-
-/// Regenerates what failed moderation with new seeds; moderation runs again when they are back.
-async fn regenerate(
-    tx: &mut PgConnection,
-    limits: &Limits,
-    run_id: Uuid,
-    run: &LockedRun,
-    moderated: &ModerationCompleted,
-) -> anyhow::Result<()> {
-    let failures = &moderated.failures;
-    let (_, round) = step_state(tx, run_id, "moderation").await?;
-    let summary = failures
-        .iter()
-        .map(|f| f.subject.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let failed = |subject: &str| failures.iter().any(|f| f.subject == subject);
-    record(
-        tx,
-        run_id,
-        Some("moderation"),
-        "regenerating",
-        Some(&summary),
-    )
-    .await?;
-    sqlx::query("UPDATE orchestrator.steps SET state = 'pending', deadline_at = NULL WHERE run_id = $1 AND name = 'moderation'").bind(run_id).execute(&mut *tx).await?;
-    let variation = 1000 * round as u64;
-    if failed("text") {
-        reset_steps(
-            tx,
-            run_id,
-            &["speech", "images", "music"],
-            &["story", "speech", "image", "music"],
-        )
-        .await?;
-        return dispatch_story(tx, limits, run_id, &run.tenant, &run.params, variation).await;
-    }
-    if failed("narration") {
-        let job = sqlx::query_scalar::<_, Value>(
-            "SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = 'speech'",
-        )
-        .bind(run_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        reset_steps(tx, run_id, &["speech", "music"], &["speech", "music"]).await?;
-        dispatch(tx, limits, run_id, "speech", vec![job.clone()], job).await?;
-    } else if failed("music") {
-        let stored = sqlx::query_scalar::<_, Value>(
-            "SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = 'music'",
-        )
-        .bind(run_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let job = serde_json::to_value(MusicCompose {
-            seed: run.params.seed.wrapping_add(variation),
-            ..serde_json::from_value(stored)?
-        })?;
-        reset_steps(tx, run_id, &["music"], &["music"]).await?;
-        dispatch(tx, limits, run_id, "music", vec![job.clone()], job).await?;
-    }
-    let scenes: Vec<i32> = failures
-        .iter()
-        .filter(|f| f.subject == "image")
-        .filter_map(|f| f.scene_index)
-        .collect();
-    if !scenes.is_empty() {
-        let stored = sqlx::query_scalar::<_, Value>(
-            "SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = 'images'",
-        )
-        .bind(run_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let all: Vec<ImageRender> = serde_json::from_value(stored["scenes"].clone())?;
-        let jobs = all
-            .into_iter()
-            .filter(|j| scenes.contains(&j.scene_index))
-            .map(|j| {
-                serde_json::to_value(ImageRender {
-                    seed: run.params.seed.wrapping_add(variation),
-                    ..j
-                })
-            })
-            .collect::<Result<Vec<Value>, _>>()?;
-        sqlx::query("DELETE FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image' AND part = ANY($2)")
-            .bind(run_id)
-            .bind(&scenes)
-            .execute(&mut *tx)
-            .await?;
-        dispatch(tx, limits, run_id, "images", jobs, stored).await?;
-    }
-    Ok(())
-}
-
-async fn dispatch_video(
+pub(crate) async fn dispatch_video(
     tx: &mut PgConnection,
     limits: &Limits,
     run_id: Uuid,
