@@ -5,7 +5,7 @@ use shared::{bus::Envelope, jobs::EVENTS, outbox, storage::MediaKey};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{jobs::Cue, steps::Step};
+use crate::{jobs::Cue, steps::Step, Message};
 
 /// `<service>.failed`: an attempt of a step failed with a reason; the run's owner retries it or
 /// fails the run. The envelope's kind names the reporting service.
@@ -75,22 +75,69 @@ pub struct StoryCompleted {
 /// `speech.completed`: the narration and when each phrase is spoken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpeechCompleted {
+    pub attempt: i32,
+    pub cost_micros: u64,
+    pub narration_id: Uuid,
     pub media_key: MediaKey,
     pub duration_ms: u64,
+    pub sample_rate: u32,
+    /// The voices that spoke, and the language (`offline/en`).
+    pub voice: String,
+    pub provider: String,
     pub cues: Vec<Cue>,
 }
 
-/// `image.completed`: one scene's picture.
+/// `image.completed`: one scene's picture and its licence evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageCompleted {
+    pub attempt: i32,
+    pub cost_micros: u64,
+    pub image_id: Uuid,
     pub scene_index: i32,
     pub media_key: MediaKey,
+    pub width: u32,
+    pub height: u32,
+    pub provider: String,
+    /// Where the picture came from and under which terms (provider or generator, seed, …).
+    pub licence: serde_json::Value,
 }
 
-/// `music.completed`: the run's track.
+/// `music.completed`: the run's track and its licence evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MusicCompleted {
+    pub attempt: i32,
+    pub cost_micros: u64,
+    pub track_id: Uuid,
     pub media_key: MediaKey,
+    pub duration_ms: u64,
+    pub provider: String,
+    pub licence: serde_json::Value,
+}
+
+impl Message for SpeechCompleted {
+    const KIND: &'static str = "speech.completed";
+    const STREAM: &'static str = EVENTS;
+}
+
+impl Message for ImageCompleted {
+    const KIND: &'static str = "image.completed";
+    const STREAM: &'static str = EVENTS;
+}
+
+impl Message for MusicCompleted {
+    const KIND: &'static str = "music.completed";
+    const STREAM: &'static str = EVENTS;
+}
+
+/// Publishes `event` about `run_id` through the outbox inside the caller's transaction, so the
+/// fact leaves exactly when the result it reports is committed.
+pub async fn emit<E: Message>(
+    tx: &mut sqlx::PgConnection,
+    service: &str,
+    run_id: Uuid,
+    event: &E,
+) -> anyhow::Result<()> {
+    shared::jobs::emit(tx, service, E::KIND, run_id, serde_json::to_value(event)?).await
 }
 
 /// How a moderation round ended.

@@ -3,13 +3,12 @@
 use std::sync::Arc;
 
 use messages::{
-    events::report_failure,
+    events::{self, report_failure, ImageCompleted},
     jobs::{ImageRender, Job},
     steps::Step,
 };
 use shared::{
     bus::{Delivery, Handler},
-    jobs,
     storage::MediaStore,
 };
 use sqlx::PgPool;
@@ -160,11 +159,18 @@ impl Handler for ImageWorker {
         .await?
         .rows_affected();
         if inserted == 1 {
-            let body = serde_json::json!({
-                "attempt": job.attempt, "image_id": id, "scene_index": job.scene_index, "media_key": key,
-                "width": SIZE, "height": SIZE, "licence": licence, "cost_micros": cost_micros, "provider": provider,
-            });
-            jobs::emit(&mut tx, SERVICE, "image.completed", job.run_id, body).await?;
+            let completed = ImageCompleted {
+                attempt: job.attempt,
+                cost_micros,
+                image_id: id,
+                scene_index: job.scene_index,
+                media_key: key,
+                width: SIZE,
+                height: SIZE,
+                provider,
+                licence,
+            };
+            events::emit(&mut tx, SERVICE, job.run_id, &completed).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use messages::{
-    events::report_failure,
+    events::{self, report_failure, MusicCompleted},
     jobs::{Job, MusicCompose},
     steps::Step,
 };
@@ -137,11 +137,16 @@ impl Handler for MusicWorker {
         .await?
         .rows_affected();
         if inserted == 1 {
-            let body = serde_json::json!({
-                "attempt": job.attempt, "track_id": id, "media_key": key, "duration_ms": job.duration_ms,
-                "licence": licence, "cost_micros": cost_micros, "provider": provider,
-            });
-            jobs::emit(&mut tx, SERVICE, "music.completed", job.run_id, body).await?;
+            let completed = MusicCompleted {
+                attempt: job.attempt,
+                cost_micros,
+                track_id: id,
+                media_key: key,
+                duration_ms: job.duration_ms,
+                provider,
+                licence,
+            };
+            events::emit(&mut tx, SERVICE, job.run_id, &completed).await?;
         }
         tx.commit().await?;
         Ok(())

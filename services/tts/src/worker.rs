@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use messages::{
-    events::report_failure,
-    jobs::{Job, SpeechSynthesize},
+    events::{self, report_failure, SpeechCompleted},
+    jobs::{Cue, Job, SpeechSynthesize},
     steps::Step,
 };
 use shared::{
@@ -88,12 +88,28 @@ impl Handler for SpeechWorker {
         .await?
         .rows_affected();
         if inserted == 1 {
-            let body = serde_json::json!({
-                "attempt": job.attempt, "narration_id": id, "media_key": key, "duration_ms": narration.duration_ms,
-                "sample_rate": SAMPLE_RATE, "voice": voice, "cues": narration.cues,
-                "cost_micros": narration.cost_micros, "provider": narration.voices.join("+"),
-            });
-            jobs::emit(&mut tx, SERVICE, "speech.completed", job.run_id, body).await?;
+            let completed = SpeechCompleted {
+                attempt: job.attempt,
+                cost_micros: narration.cost_micros,
+                narration_id: id,
+                media_key: key,
+                duration_ms: narration.duration_ms,
+                sample_rate: SAMPLE_RATE,
+                voice,
+                provider: narration.voices.join("+"),
+                cues: narration
+                    .cues
+                    .iter()
+                    .map(|c| Cue {
+                        start_ms: c.start_ms,
+                        end_ms: c.end_ms,
+                        text: c.text.clone(),
+                        scene_index: c.scene_index,
+                        sentence_index: c.sentence_index,
+                    })
+                    .collect(),
+            };
+            events::emit(&mut tx, SERVICE, job.run_id, &completed).await?;
         }
         tx.commit().await?;
         tracing::info!(run_id = %job.run_id, duration_ms = narration.duration_ms, "narration ready");
