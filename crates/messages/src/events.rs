@@ -149,22 +149,44 @@ pub enum Verdict {
     Review,
 }
 
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Review => "review",
+        }
+    }
+}
+
 /// What failed a moderation round: `text`, `narration`, `music` or `image` (with its scene).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModerationFailure {
     pub subject: String,
     #[serde(default)]
     pub scene_index: Option<i32>,
+    /// Each rule or classifier finding, with its severity and whether it blocks.
+    #[serde(default)]
+    pub reasons: Vec<serde_json::Value>,
 }
 
-/// `moderation.completed`.
+/// `moderation.completed`: the verdict of a round, what failed, and the review a final failing
+/// round opened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModerationCompleted {
+    pub attempt: i32,
+    #[serde(default)]
+    pub cost_micros: u64,
     pub verdict: Verdict,
     #[serde(default)]
     pub failures: Vec<ModerationFailure>,
-    #[serde(default)]
-    pub review_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_id: Option<Uuid>,
+}
+
+impl Message for ModerationCompleted {
+    const KIND: &'static str = "moderation.completed";
+    const STREAM: &'static str = EVENTS;
 }
 
 /// `review.decided`: a human approved or rejected a run held for review.

@@ -4,7 +4,7 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use messages::{
-    events::report_failure,
+    events::{self, report_failure, ModerationCompleted, ModerationFailure, Verdict},
     jobs::{ImageSubject, Job, ModerationCheck, TextSubject},
     steps::Step,
 };
@@ -215,7 +215,7 @@ impl Handler for ModerationWorker {
         for decision in &decisions {
             record_decision(&mut tx, &job, decision).await?;
         }
-        let failures: Vec<Value> = decisions
+        let failures: Vec<ModerationFailure> = decisions
             .iter()
             .filter(|d| !d.passed())
             .map(|d| {
@@ -223,23 +223,26 @@ impl Handler for ModerationWorker {
                     ("audio", Some(which)) => which.to_owned(),
                     (kind, _) => kind.to_owned(),
                 };
-                json!({ "subject": subject, "scene_index": d.scene_index, "reasons": d.reasons })
+                ModerationFailure {
+                    subject,
+                    scene_index: d.scene_index,
+                    reasons: d.reasons.clone(),
+                }
             })
             .collect();
         let verdict = match (failures.is_empty(), job.final_round) {
-            (true, _) => "pass",
-            (false, false) => "fail",
-            (false, true) => "review",
+            (true, _) => Verdict::Pass,
+            (false, false) => Verdict::Fail,
+            (false, true) => Verdict::Review,
         };
         sqlx::query("INSERT INTO moderation.checks (run_id, attempt, tenant, verdict) VALUES ($1, $2, $3, $4)")
             .bind(job.run_id)
             .bind(job.attempt)
             .bind(&job.tenant)
-            .bind(verdict)
+            .bind(verdict.as_str())
             .execute(&mut *tx)
             .await?;
-        let mut body = json!({ "attempt": job.attempt, "verdict": verdict, "failures": failures, "cost_micros": cost_micros });
-        if verdict == "review" {
+        let review_id = if verdict == Verdict::Review {
             let review_id = Uuid::now_v7();
             sqlx::query(
                 "INSERT INTO moderation.reviews (id, run_id, tenant, state, reasons) VALUES ($1, $2, $3, 'pending', $4)
@@ -248,14 +251,23 @@ impl Handler for ModerationWorker {
             .bind(review_id)
             .bind(job.run_id)
             .bind(&job.tenant)
-            .bind(&body["failures"])
+            .bind(sqlx::types::Json(&failures))
             .execute(&mut *tx)
             .await?;
-            body["review_id"] = json!(review_id);
-        }
-        jobs::emit(&mut tx, SERVICE, "moderation.completed", job.run_id, body).await?;
+            Some(review_id)
+        } else {
+            None
+        };
+        let completed = ModerationCompleted {
+            attempt: job.attempt,
+            cost_micros,
+            verdict,
+            failures,
+            review_id,
+        };
+        events::emit(&mut tx, SERVICE, job.run_id, &completed).await?;
         tx.commit().await?;
-        tracing::info!(run_id = %job.run_id, verdict, "moderation decided");
+        tracing::info!(run_id = %job.run_id, verdict = verdict.as_str(), "moderation decided");
         Ok(())
     }
 }

@@ -30,7 +30,10 @@ pub(crate) async fn on_moderation(
         Verdict::Review => {
             sqlx::query("UPDATE orchestrator.steps SET state = 'waiting_review', deadline_at = NULL WHERE run_id = $1 AND name = 'moderation'").bind(run_id).execute(&mut *tx).await?;
             sqlx::query("UPDATE orchestrator.runs SET state = 'waiting_review', updated_at = now() WHERE id = $1").bind(run_id).execute(&mut *tx).await?;
-            let review = moderated.review_id.as_deref().unwrap_or_default();
+            let review = moderated
+                .review_id
+                .map(|id| id.to_string())
+                .unwrap_or_default();
             record(
                 tx,
                 run_id,
