@@ -189,10 +189,35 @@ impl Message for ModerationCompleted {
     const STREAM: &'static str = EVENTS;
 }
 
+/// What a reviewer decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewDecision {
+    Approved,
+    Rejected,
+}
+
+impl ReviewDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewDecision::Approved => "approved",
+            ReviewDecision::Rejected => "rejected",
+        }
+    }
+}
+
 /// `review.decided`: a human approved or rejected a run held for review.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewDecided {
-    pub decision: String,
+    pub review_id: Uuid,
+    pub decision: ReviewDecision,
     #[serde(default)]
     pub reviewer: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+impl Message for ReviewDecided {
+    const KIND: &'static str = "review.decided";
+    const STREAM: &'static str = EVENTS;
 }

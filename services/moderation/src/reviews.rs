@@ -2,11 +2,11 @@
 
 use axum::{body::Bytes, extract::State};
 use chrono::{DateTime, Utc};
+use messages::events::{self, ReviewDecided, ReviewDecision};
 use serde::{Deserialize, Serialize};
 use shared::{
     auth::{Principal, Role},
     extract::{Json, Path, Query},
-    jobs,
     openapi::BearerAuth,
     page::{Page, PageQuery},
     ApiError, ApiResult,
@@ -85,7 +85,7 @@ pub async fn approve(
     Path(id): Path<Uuid>,
     body: Bytes,
 ) -> ApiResult<Json<Review>> {
-    decide(principal, db, id, "approved", note(&body)?).await
+    decide(principal, db, id, ReviewDecision::Approved, note(&body)?).await
 }
 
 /// Rejects a review: the run fails and never renders.
@@ -97,7 +97,7 @@ pub async fn reject(
     Path(id): Path<Uuid>,
     body: Bytes,
 ) -> ApiResult<Json<Review>> {
-    decide(principal, db, id, "rejected", note(&body)?).await
+    decide(principal, db, id, ReviewDecision::Rejected, note(&body)?).await
 }
 
 /// The optional JSON body of a decision; an empty body means no note.
@@ -112,7 +112,7 @@ async fn decide(
     principal: Principal,
     db: PgPool,
     id: Uuid,
-    decision: &str,
+    decision: ReviewDecision,
     note: DecisionNote,
 ) -> ApiResult<Json<Review>> {
     let claims = principal.require(Role::Operator)?;
@@ -143,13 +143,18 @@ async fn decide(
         "UPDATE moderation.reviews SET state = $2, decided_by = $3, note = $4, decided_at = now() WHERE id = $1 RETURNING {COLUMNS}"
     ))
     .bind(id)
-    .bind(decision)
+    .bind(decision.as_str())
     .bind(&claims.sub)
     .bind(&note.note)
     .fetch_one(&mut *tx)
     .await?;
-    let body = serde_json::json!({ "review_id": id, "decision": decision, "reviewer": claims.sub, "note": note.note });
-    jobs::emit(&mut tx, "moderation", "review.decided", review.run_id, body).await?;
+    let decided = ReviewDecided {
+        review_id: id,
+        decision,
+        reviewer: Some(claims.sub.clone()),
+        note: note.note,
+    };
+    events::emit(&mut tx, "moderation", review.run_id, &decided).await?;
     tx.commit().await?;
     Ok(Json(review))
 }

@@ -3,8 +3,8 @@
 use anyhow::Context as _;
 use messages::{
     events::{
-        Completion, ImageCompleted, MusicCompleted, ReviewDecided, SpeechCompleted, StepFailed,
-        StoryCompleted,
+        Completion, ImageCompleted, MusicCompleted, ReviewDecided, ReviewDecision, SpeechCompleted,
+        StepFailed, StoryCompleted,
     },
     jobs::{
         AudioSubject, Format, ImageRender, ImageSubject, ModerationCheck, MusicCompose, Narration,
@@ -445,7 +445,7 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
         "review.decided" => {
             let decided: ReviewDecided = decode(envelope)?;
             let reviewer = decided.reviewer.as_deref().unwrap_or("a reviewer");
-            if decided.decision == "approved" {
+            if decided.decision == ReviewDecision::Approved {
                 sqlx::query("UPDATE orchestrator.runs SET state = 'running', updated_at = now() WHERE id = $1").bind(run_id).execute(&mut *tx).await?;
                 record(
                     &mut tx,
