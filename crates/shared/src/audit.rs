@@ -18,7 +18,7 @@ use sqlx::PgPool;
 use crate::openapi::BearerAuth;
 
 use crate::{
-    auth::{Authenticator, Principal, Role},
+    auth::{bearer_token, Authenticator, Principal, Role},
     extract::{Json, Query},
     page::{Page, PageQuery},
     ApiResult,
@@ -40,7 +40,7 @@ pub async fn layer(State(pool): State<PgPool>, request: Request, next: Next) -> 
         .cloned()
         .or_else(|| {
             let auth = request.extensions().get::<Arc<Authenticator>>()?;
-            let token = bearer_token_of(&request)?;
+            let token = bearer_token(request.headers())?;
             auth.verify(token).ok().map(Principal)
         });
     let path = request.uri().path().to_owned();
@@ -75,16 +75,6 @@ pub async fn layer(State(pool): State<PgPool>, request: Request, next: Next) -> 
         tracing::error!(error = %error, subject = %claims.sub, method, path, "audit record not written");
     }
     response
-}
-
-fn bearer_token_of(request: &Request) -> Option<&str> {
-    request
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
 }
 
 /// One recorded admin action.

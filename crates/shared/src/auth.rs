@@ -357,7 +357,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
             .extensions
             .get::<Arc<Authenticator>>()
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("authenticator layer missing")))?;
-        let token = bearer_token(parts).ok_or_else(|| {
+        let token = bearer_token(&parts.headers).ok_or_else(|| {
             ApiError::unauthorized("missing `Authorization: Bearer <token>` header")
         })?;
         authenticator.verify(token).map(Principal)
@@ -365,9 +365,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
 }
 
 /// The token of an `Authorization: Bearer` header, if present.
-pub fn bearer_token(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?

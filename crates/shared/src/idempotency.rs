@@ -64,7 +64,9 @@ async fn handle(
     let scope = parts
         .extensions
         .get::<Arc<Authenticator>>()
-        .and_then(|auth| crate::auth::bearer_token(&parts).and_then(|t| auth.verify(t).ok()))
+        .and_then(|auth| {
+            crate::auth::bearer_token(&parts.headers).and_then(|t| auth.verify(t).ok())
+        })
         .map(|claims| format!("{}/{}", claims.tenant.unwrap_or_default(), claims.sub));
     let Some(scope) = scope else {
         // Unauthenticated: let the handler reject it; nothing is stored.

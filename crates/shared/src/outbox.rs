@@ -178,9 +178,14 @@ impl Relay {
             Ok(mut listener) => listener.listen(CHANNEL).await.map(|_| listener).ok(),
             Err(_) => None,
         };
+        let mut epoch_checked: Option<tokio::time::Instant> = None;
         while !shutdown.is_cancelled() {
-            if let Err(error) = self.replay_after_data_loss().await {
-                tracing::warn!(error = format!("{error:#}"), "cannot read the Redis epoch");
+            // Once per poll interval, not per batch: a backlog drains without extra round trips.
+            if epoch_checked.is_none_or(|at| at.elapsed() >= self.poll) {
+                epoch_checked = Some(tokio::time::Instant::now());
+                if let Err(error) = self.replay_after_data_loss().await {
+                    tracing::warn!(error = format!("{error:#}"), "cannot read the Redis epoch");
+                }
             }
             match self.relay_once().await {
                 Ok(count) if count as i64 == self.batch => continue,

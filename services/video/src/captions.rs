@@ -1,6 +1,6 @@
 //! Captions from the narration's measured cues: SRT and VTT sidecars, and ASS styled per format's safe area.
 
-use crate::formats::Format;
+use crate::formats::{Format, Geometry as _};
 
 /// A phrase and when it is spoken (as the tts service measured it).
 pub use messages::jobs::Cue;

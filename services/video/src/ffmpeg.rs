@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use shared::child::Child;
 
-use crate::formats::Format;
+use crate::formats::{Format, Geometry as _};
 
 pub const FRAME_RATE: u32 = 30;
 /// Crossfade between scenes, in ms.

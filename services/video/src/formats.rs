@@ -1,26 +1,7 @@
 //! The output formats: their sizes, how long they may run, and where captions are safe from platform UI.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Format {
-    #[serde(rename = "16:9")]
-    Landscape,
-    #[serde(rename = "9:16")]
-    Portrait,
-    #[serde(rename = "1:1")]
-    Square,
-}
-
-impl From<messages::jobs::Format> for Format {
-    fn from(format: messages::jobs::Format) -> Self {
-        match format {
-            messages::jobs::Format::Landscape => Format::Landscape,
-            messages::jobs::Format::Portrait => Format::Portrait,
-            messages::jobs::Format::Square => Format::Square,
-        }
-    }
-}
+/// The output formats are part of the render job's contract.
+pub use messages::jobs::Format;
 
 /// Where the caption block sits, as fractions of the frame.
 pub struct CaptionArea {
@@ -34,15 +15,25 @@ pub struct CaptionArea {
 /// Shorts platforms (YouTube Shorts, TikTok, Reels) take at most this much.
 pub const SHORTS_MAX_MS: u64 = 60_000;
 
-impl Format {
-    pub fn width(self) -> u32 {
+/// What a format means for the render: frame size, names, length cap and caption placement.
+pub trait Geometry {
+    fn width(&self) -> u32;
+    fn height(&self) -> u32;
+    fn label(&self) -> &'static str;
+    fn slug(&self) -> &'static str;
+    fn is_short(&self) -> bool;
+    fn caption_area(&self) -> CaptionArea;
+}
+
+impl Geometry for Format {
+    fn width(&self) -> u32 {
         match self {
             Format::Landscape => 1920,
             Format::Portrait | Format::Square => 1080,
         }
     }
 
-    pub fn height(self) -> u32 {
+    fn height(&self) -> u32 {
         match self {
             Format::Landscape => 1080,
             Format::Portrait => 1920,
@@ -50,7 +41,7 @@ impl Format {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    fn label(&self) -> &'static str {
         match self {
             Format::Landscape => "16:9",
             Format::Portrait => "9:16",
@@ -59,7 +50,7 @@ impl Format {
     }
 
     /// For file names: `16x9`.
-    pub fn slug(self) -> &'static str {
+    fn slug(&self) -> &'static str {
         match self {
             Format::Landscape => "16x9",
             Format::Portrait => "9x16",
@@ -67,12 +58,12 @@ impl Format {
         }
     }
 
-    pub fn is_short(self) -> bool {
+    fn is_short(&self) -> bool {
         !matches!(self, Format::Landscape)
     }
 
     /// Vertical formats keep captions above the bottom fifth and clear of the right-hand buttons.
-    pub fn caption_area(self) -> CaptionArea {
+    fn caption_area(&self) -> CaptionArea {
         match self {
             Format::Landscape => CaptionArea {
                 bottom: 0.08,

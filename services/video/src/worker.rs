@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::{
     captions::{self, Cue},
     ffmpeg::{self, OutputPlan, RenderPlan, Tools},
-    formats::{Format, SHORTS_MAX_MS},
+    formats::{Format, Geometry as _, SHORTS_MAX_MS},
 };
 
 const SERVICE: &str = "video";
@@ -85,7 +85,6 @@ impl VideoWorker {
         let started = Instant::now();
         anyhow::ensure!(!job.images.is_empty(), "no scene images");
         anyhow::ensure!(!job.formats.is_empty(), "no formats requested");
-        let formats: Vec<Format> = job.formats.iter().copied().map(Format::from).collect();
         let mut images = Vec::new();
         for (i, key) in job.images.iter().enumerate() {
             let path = scratch.join(format!("scene-{i:02}.png"));
@@ -104,7 +103,7 @@ impl VideoWorker {
         let audio_ms = started.elapsed().as_millis();
 
         let mut outputs = Vec::new();
-        for format in &formats {
+        for format in &job.formats {
             let duration_ms = format_length(*format, cues, total_ms, job.tail_ms);
             let captions = scratch.join(format!("captions-{}.ass", format.slug()));
             tokio::fs::write(

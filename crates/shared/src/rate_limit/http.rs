@@ -38,7 +38,7 @@ pub async fn layer(State(state): State<RateLimitState>, request: Request, next: 
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
-    let claims = bearer_token(&parts).and_then(|token| state.auth.verify(token).ok());
+    let claims = bearer_token(&parts.headers).and_then(|token| state.auth.verify(token).ok());
     let caller = claims
         .as_ref()
         .and_then(|claims| match (claims.role, &claims.tenant) {

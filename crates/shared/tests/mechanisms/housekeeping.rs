@@ -3,20 +3,15 @@
 
 use shared::{
     bus::Envelope,
-    db,
     housekeeping::{prune_once, Pruned, RetentionConfig},
     outbox::{self, Relay},
-    testing::isolated_settings,
 };
 
-use crate::test_bus;
+use crate::{fresh_database, test_bus};
 
 #[tokio::test]
 async fn old_published_rows_and_expired_keys_are_pruned_and_nothing_else() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let settings = isolated_settings(dir.path(), &[])?;
-    let pool = db::connect(settings.config.database_url.expose()).await?;
-    db::migrate(&pool).await?;
+    let pool = fresh_database().await?;
     let bus = test_bus(5)?;
     let mut tx = pool.begin().await?;
     for n in 0..4 {

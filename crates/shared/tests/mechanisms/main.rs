@@ -25,6 +25,15 @@ pub fn test_bus(max_deliveries: u64) -> anyhow::Result<Bus> {
     )
 }
 
+/// A pool on a new, migrated database of its own.
+pub async fn fresh_database() -> anyhow::Result<sqlx::PgPool> {
+    let dir = tempfile::tempdir()?;
+    let settings = shared::testing::isolated_settings(dir.path(), &[])?;
+    let pool = shared::db::connect(settings.config.database_url.expose()).await?;
+    shared::db::migrate(&pool).await?;
+    Ok(pool)
+}
+
 /// Polls `check` every 50 ms until it holds or `seconds` pass.
 pub async fn eventually<F, Fut>(seconds: u64, mut check: F) -> bool
 where

@@ -4,21 +4,16 @@ use std::{collections::HashSet, time::Duration};
 
 use shared::{
     bus::Envelope,
-    db,
     outbox::{self, Relay},
-    testing::isolated_settings,
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::test_bus;
+use crate::{fresh_database, test_bus};
 
 #[tokio::test]
 async fn outbox_rows_reach_the_stream_exactly_once_across_relay_crashes_and_restarts(
 ) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let settings = isolated_settings(dir.path(), &[])?;
-    let pool = db::connect(settings.config.database_url.expose()).await?;
-    db::migrate(&pool).await?;
+    let pool = fresh_database().await?;
     let bus = test_bus(5)?;
 
     let mut sent = Vec::new();
@@ -65,10 +60,7 @@ async fn outbox_rows_reach_the_stream_exactly_once_across_relay_crashes_and_rest
 
 #[tokio::test]
 async fn the_relay_only_moves_rows_of_its_own_services() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let settings = isolated_settings(dir.path(), &[])?;
-    let pool = db::connect(settings.config.database_url.expose()).await?;
-    db::migrate(&pool).await?;
+    let pool = fresh_database().await?;
     let bus = test_bus(5)?;
     let mut tx = pool.begin().await?;
     outbox::enqueue(
@@ -104,10 +96,7 @@ async fn a_fresh_database_on_a_used_redis_prefix_loses_no_rows() -> anyhow::Resu
     let bus = test_bus(5)?;
     let mut published_ids = HashSet::new();
     for lifetime in 0..2 {
-        let dir = tempfile::tempdir()?;
-        let settings = isolated_settings(dir.path(), &[])?;
-        let pool = db::connect(settings.config.database_url.expose()).await?;
-        db::migrate(&pool).await?;
+        let pool = fresh_database().await?;
         let mut tx = pool.begin().await?;
         for n in 0..5 {
             let envelope = Envelope::new(
@@ -141,10 +130,7 @@ async fn a_fresh_database_on_a_used_redis_prefix_loses_no_rows() -> anyhow::Resu
 /// against an intact Redis publishes nothing twice.
 #[tokio::test]
 async fn rows_published_before_redis_lost_its_data_are_published_again() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let settings = isolated_settings(dir.path(), &[])?;
-    let pool = db::connect(settings.config.database_url.expose()).await?;
-    db::migrate(&pool).await?;
+    let pool = fresh_database().await?;
     let bus = test_bus(5)?;
     let mut tx = pool.begin().await?;
     for n in 0..3 {
