@@ -54,6 +54,35 @@ use_fast_linker() {
   fi
 }
 
+# A three-master Redis Cluster on 127.0.0.1:7101-7103 (no persistence), for the tests that prove
+# the bus, outbox relay, rate limits, cache and budgets on a cluster; exports TEST_REDIS_CLUSTER_URL.
+ensure_redis_cluster() {
+  local ports=(7101 7102 7103) dir="${TMPDIR:-/tmp}/reelforge-redis-cluster"
+  export TEST_REDIS_CLUSTER_URL="redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103"
+  if redis-cli -p "${ports[0]}" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; then return 0; fi
+  ensure_command redis-server redis-server
+  log "starting a three-master Redis Cluster on ports ${ports[*]}"
+  mkdir -p "$dir"
+  local port
+  for port in "${ports[@]}"; do
+    redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+    rm -f "$dir/nodes-$port.conf"
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$port" --dir "$dir" \
+      --cluster-enabled yes --cluster-config-file "nodes-$port.conf" --save "" --appendonly no \
+      --logfile "$dir/redis-$port.log" >/dev/null
+  done
+  for port in "${ports[@]}"; do
+    for _ in $(seq 1 30); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.2; done
+  done
+  redis-cli --cluster create 127.0.0.1:7101 127.0.0.1:7102 127.0.0.1:7103 \
+    --cluster-replicas 0 --cluster-yes >/dev/null
+  for _ in $(seq 1 50); do
+    redis-cli -p "${ports[0]}" cluster info | grep -q '^cluster_state:ok' && return 0
+    sleep 0.2
+  done
+  log "the Redis Cluster did not become ready"; return 1
+}
+
 ensure_postgres() {
   if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then return 0; fi
   if ! command -v pg_ctlcluster >/dev/null 2>&1; then

@@ -11,6 +11,7 @@ source scripts/lib.sh
 ensure_media_tools
 ensure_postgres
 ensure_redis
+ensure_redis_cluster
 ensure_python_tool moto_server 'moto[server]'
 ensure_python_tool openapi-spec-validator openapi-spec-validator
 use_fast_linker

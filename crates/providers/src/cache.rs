@@ -2,11 +2,11 @@
 
 use std::{sync::Arc, time::Duration};
 
-use redis::{aio::ConnectionManager, AsyncCommands as _};
+use redis::AsyncCommands as _;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
-use shared::bus::Bus;
+use shared::bus::{Bus, RedisConnection};
 use tokio::sync::OnceCell;
 
 use crate::client::Units;
@@ -27,7 +27,7 @@ pub struct Cached<R> {
 pub struct ResponseCache {
     bus: Bus,
     ttl: Duration,
-    connection: Arc<OnceCell<ConnectionManager>>,
+    connection: Arc<OnceCell<RedisConnection>>,
 }
 
 impl ResponseCache {
@@ -39,7 +39,7 @@ impl ResponseCache {
         }
     }
 
-    async fn connection(&self) -> anyhow::Result<ConnectionManager> {
+    async fn connection(&self) -> anyhow::Result<RedisConnection> {
         let connection = self
             .connection
             .get_or_try_init(|| self.bus.dedicated_redis())

@@ -109,6 +109,7 @@ pub struct Config {
     pub mode: Mode,
     pub listen: SocketAddr,
     pub database_url: Secret,
+    /// One server (`redis://host:6379`) or a Redis Cluster's seed nodes separated by commas.
     pub redis_url: Secret,
     pub data_dir: PathBuf,
     /// Apply migrations at start; defaults to true in dev mode and false in production.
@@ -321,10 +322,13 @@ fn validate(config: &Config) -> anyhow::Result<()> {
             || config.database_url.expose().starts_with("postgresql://"),
         "configuration key `database_url`: must be a postgres:// URL"
     );
+    let redis_nodes = crate::bus::cluster_nodes(config.redis_url.expose());
     anyhow::ensure!(
-        config.redis_url.expose().starts_with("redis://")
-            || config.redis_url.expose().starts_with("rediss://"),
-        "configuration key `redis_url`: must be a redis:// or rediss:// URL"
+        !redis_nodes.is_empty()
+            && redis_nodes
+                .iter()
+                .all(|node| node.starts_with("redis://") || node.starts_with("rediss://")),
+        "configuration key `redis_url`: must be a redis:// or rediss:// URL, or several separated by commas for a Redis Cluster"
     );
     if let Some(secret) = &config.jwt_secret {
         anyhow::ensure!(
@@ -424,6 +428,22 @@ mod tests {
             .unwrap_or_default();
         assert!(err.contains("`services.thing.unknwon`"), "{err}");
         Ok(())
+    }
+
+    #[test]
+    fn redis_url_names_one_server_or_a_clusters_seed_nodes() {
+        let cluster = "redis://10.0.0.1:7000, redis://10.0.0.2:7000,redis://10.0.0.3:7000";
+        assert!(
+            Settings::with_overrides(&[("redis_url", toml_value::Value::from(cluster))]).is_ok()
+        );
+        assert_eq!(crate::bus::cluster_nodes(cluster).len(), 3);
+        for bad in ["redis://a:1,http://b:2", ",", "localhost:6379"] {
+            let err = Settings::with_overrides(&[("redis_url", toml_value::Value::from(bad))])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("`redis_url`"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -22,6 +22,13 @@ pub fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
+/// The seed nodes of the three-master Redis Cluster tests run against (`TEST_REDIS_CLUSTER_URL`).
+pub fn redis_cluster_url() -> String {
+    std::env::var("TEST_REDIS_CLUSTER_URL").unwrap_or_else(|_| {
+        "redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103".to_owned()
+    })
+}
+
 /// Settings for an isolated test: a new database, a random bus prefix, a temporary data dir.
 pub fn isolated_settings(
     data_dir: &std::path::Path,

@@ -411,7 +411,16 @@ async fn the_breaker_opens_after_the_threshold_and_recovers_after_the_cooldown(
 
 #[tokio::test]
 async fn a_cache_hit_makes_no_http_call_and_costs_nothing() -> anyhow::Result<()> {
-    let harness = Harness::new().await?;
+    cache_hits_cost_nothing(Harness::new().await?).await
+}
+
+#[tokio::test]
+async fn a_cache_hit_makes_no_http_call_and_costs_nothing_on_a_redis_cluster() -> anyhow::Result<()>
+{
+    cache_hits_cost_nothing(Harness::on(&shared::testing::redis_cluster_url()).await?).await
+}
+
+async fn cache_hits_cost_nothing(harness: Harness) -> anyhow::Result<()> {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(ok_title("Cached title"))

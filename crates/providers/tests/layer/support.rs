@@ -23,8 +23,6 @@ use shared::{
 };
 use tokio_util::sync::CancellationToken;
 
-pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
-
 /// The OpenAI chat client pointed at a fake server.
 pub fn openai(server: &wiremock::MockServer) -> anyhow::Result<Arc<dyn Client<Text>>> {
     Ok(Arc::new(providers::clients::openai_chat::OpenAiChat::new(
@@ -47,9 +45,14 @@ pub struct Harness {
 
 impl Harness {
     pub async fn new() -> anyhow::Result<Harness> {
+        Self::on(&shared::testing::redis_url()).await
+    }
+
+    /// The harness on the Redis (or Redis Cluster) at `redis_url`.
+    pub async fn on(redis_url: &str) -> anyhow::Result<Harness> {
         let prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
         let bus = Bus::new(
-            REDIS_URL,
+            redis_url,
             BusConfig {
                 prefix,
                 max_deliveries: 3,

@@ -4,7 +4,6 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use redis::{
-    aio::ConnectionManager,
     streams::{
         StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamPendingCountReply,
         StreamReadOptions, StreamReadReply,
@@ -14,7 +13,7 @@ use redis::{
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use super::{decode, dedicated_connection, BatchHandler, Bus, Delivery, Handler, ENVELOPE_FIELD};
+use super::{decode, BatchHandler, Bus, Delivery, Handler, RedisConnection, ENVELOPE_FIELD};
 
 /// Moves an entry to the dead-letter stream and acks it, atomically.
 const DEAD_LETTER: &str = r"
@@ -51,7 +50,7 @@ trait Dispatch: Send + Sync {
     fn dispatch(
         &self,
         consumer: &Arc<Consumer>,
-        conn: &ConnectionManager,
+        conn: &RedisConnection,
         key: &str,
         batch: Vec<(StreamId, u64)>,
     ) -> impl Future<Output = ()> + Send;
@@ -90,7 +89,7 @@ impl<H: Handler> Dispatch for EachEntry<H> {
     async fn dispatch(
         &self,
         consumer: &Arc<Consumer>,
-        conn: &ConnectionManager,
+        conn: &RedisConnection,
         key: &str,
         batch: Vec<(StreamId, u64)>,
     ) {
@@ -127,7 +126,7 @@ impl<H: BatchHandler> Dispatch for WholeBatch<H> {
     async fn dispatch(
         &self,
         consumer: &Arc<Consumer>,
-        conn: &ConnectionManager,
+        conn: &RedisConnection,
         key: &str,
         batch: Vec<(StreamId, u64)>,
     ) {
@@ -276,10 +275,14 @@ impl Consumer {
         Ok(())
     }
 
-    async fn prepare(&self, block: Duration) -> anyhow::Result<ConnectionManager> {
+    async fn prepare(&self, block: Duration) -> anyhow::Result<RedisConnection> {
         // A dedicated connection: a blocking read would stall every other command on a shared one.
-        let mut conn =
-            dedicated_connection(&self.bus.inner.client, block + Duration::from_secs(5)).await?;
+        let mut conn = self
+            .bus
+            .inner
+            .client
+            .connect(block + Duration::from_secs(5))
+            .await?;
         let created: redis::RedisResult<()> = conn
             .xgroup_create_mkstream(self.bus.stream_key(&self.stream), &self.group, "0")
             .await;
@@ -291,7 +294,7 @@ impl Consumer {
 
     async fn read_new(
         &self,
-        conn: &mut ConnectionManager,
+        conn: &mut RedisConnection,
         key: &str,
         count: usize,
         block: Duration,
@@ -311,7 +314,7 @@ impl Consumer {
 
     async fn reclaim(
         &self,
-        conn: &mut ConnectionManager,
+        conn: &mut RedisConnection,
         key: &str,
         count: usize,
     ) -> anyhow::Result<Vec<(StreamId, u64)>> {
@@ -346,7 +349,7 @@ impl Consumer {
     /// cannot be decoded or has been delivered more than `max_deliveries` times.
     async fn admit(
         &self,
-        conn: &mut ConnectionManager,
+        conn: &mut RedisConnection,
         key: &str,
         entry: StreamId,
         deliveries: u64,
@@ -386,7 +389,7 @@ impl Consumer {
     async fn process<H: Handler>(
         &self,
         handler: &H,
-        conn: &mut ConnectionManager,
+        conn: &mut RedisConnection,
         key: &str,
         entry: StreamId,
         deliveries: u64,
@@ -440,7 +443,7 @@ impl Consumer {
     /// that runs for minutes is not started twice. Runs until dropped.
     async fn keep_claimed(
         &self,
-        mut conn: ConnectionManager,
+        mut conn: RedisConnection,
         key: &str,
         entry_id: &str,
     ) -> std::convert::Infallible {
@@ -466,7 +469,7 @@ impl Consumer {
 
     async fn dead_letter(
         &self,
-        conn: &mut ConnectionManager,
+        conn: &mut RedisConnection,
         key: &str,
         entry_id: &str,
         body: &str,

@@ -5,9 +5,8 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use redis::{
-    aio::{ConnectionManager, ConnectionManagerConfig},
     streams::{StreamId, StreamRangeReply},
-    AsyncCommands, Client, Script,
+    AsyncCommands, Script,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
@@ -15,8 +14,11 @@ use uuid::Uuid;
 
 use crate::config::BusConfig;
 
+mod connection;
 mod consumer;
 
+use connection::RedisClient;
+pub use connection::{cluster_nodes, RedisConnection};
 pub use consumer::Consumer;
 
 /// The only field of a stream entry: the JSON-encoded envelope.
@@ -108,9 +110,9 @@ pub struct Bus {
 }
 
 struct BusInner {
-    client: Client,
+    client: RedisClient,
     config: BusConfig,
-    connection: OnceCell<ConnectionManager>,
+    connection: OnceCell<RedisConnection>,
 }
 
 /// Adds an entry unless the dedup key says it was already added; returns the entry id.
@@ -124,7 +126,7 @@ return id
 
 impl Bus {
     pub fn new(redis_url: &str, config: BusConfig) -> anyhow::Result<Self> {
-        let client = Client::open(redis_url).context("invalid redis_url")?;
+        let client = RedisClient::open(redis_url)?;
         Ok(Self {
             inner: Arc::new(BusInner {
                 client,
@@ -132,6 +134,18 @@ impl Bus {
                 connection: OnceCell::new(),
             }),
         })
+    }
+
+    /// A bus on the same Redis and prefix with connections of its own: another process's view,
+    /// for tests that play several processes.
+    pub fn reconnected(&self) -> Self {
+        Self {
+            inner: Arc::new(BusInner {
+                client: self.inner.client.clone(),
+                config: self.inner.config.clone(),
+                connection: OnceCell::new(),
+            }),
+        }
     }
 
     pub fn config(&self) -> &BusConfig {
@@ -147,13 +161,13 @@ impl Bus {
         format!("{}:dead", self.stream_key(stream))
     }
 
-    async fn connection(&self) -> anyhow::Result<ConnectionManager> {
-        let manager = self
+    async fn connection(&self) -> anyhow::Result<RedisConnection> {
+        let connection = self
             .inner
             .connection
-            .get_or_try_init(|| dedicated_connection(&self.inner.client, Duration::from_secs(5)))
+            .get_or_try_init(|| self.inner.client.connect(Duration::from_secs(5)))
             .await?;
-        Ok(manager.clone())
+        Ok(connection.clone())
     }
 
     /// Round trip to Redis, for readiness.
@@ -205,14 +219,14 @@ impl Bus {
     }
 
     /// A multiplexed connection to the bus's Redis, for other keys under [`Bus::key`] (caches, limits).
-    pub async fn redis(&self) -> anyhow::Result<ConnectionManager> {
+    pub async fn redis(&self) -> anyhow::Result<RedisConnection> {
         self.connection().await
     }
 
     /// A new multiplexed connection of its own, for latency-sensitive traffic that must not queue
     /// behind large pipelines (batched publishes) on the shared one.
-    pub async fn dedicated_redis(&self) -> anyhow::Result<ConnectionManager> {
-        dedicated_connection(&self.inner.client, Duration::from_secs(5)).await
+    pub async fn dedicated_redis(&self) -> anyhow::Result<RedisConnection> {
+        self.inner.client.connect(Duration::from_secs(5)).await
     }
 
     /// `<prefix>:<name>`: a key of this bus's namespace that is not a stream.
@@ -331,19 +345,6 @@ impl Bus {
     pub fn consumer(&self, stream: &str, group: &str, name: &str) -> Consumer {
         Consumer::new(self.clone(), stream, group, name)
     }
-}
-
-async fn dedicated_connection(
-    client: &Client,
-    response_timeout: Duration,
-) -> anyhow::Result<ConnectionManager> {
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Duration::from_secs(2))
-        .set_response_timeout(response_timeout)
-        .set_number_of_retries(1);
-    ConnectionManager::new_with_config(client.clone(), config)
-        .await
-        .context("cannot connect to Redis")
 }
 
 /// The delivered entry's envelope.

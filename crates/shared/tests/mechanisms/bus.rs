@@ -8,11 +8,11 @@ use std::{
     time::Duration,
 };
 
-use shared::bus::{Delivery, Envelope, Handler};
+use shared::bus::{Bus, Delivery, Envelope, Handler};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::{eventually, test_bus};
+use crate::{eventually, on_redis_and_cluster, test_bus};
 
 const STREAM: &str = "jobs.test";
 
@@ -52,22 +52,15 @@ fn job(n: i64) -> Envelope {
     Envelope::new("test.job", None, serde_json::json!({ "n": n }))
 }
 
-async fn raw_connection() -> anyhow::Result<redis::aio::MultiplexedConnection> {
-    Ok(redis::Client::open(shared::testing::redis_url())?
-        .get_multiplexed_async_connection()
-        .await?)
-}
-
-#[tokio::test]
-async fn an_entry_left_unacked_by_a_crashed_consumer_is_reclaimed_by_another() -> anyhow::Result<()>
-{
-    let bus = test_bus(5)?;
+async fn an_entry_left_unacked_by_a_crashed_consumer_is_reclaimed_by_another(
+    bus: Bus,
+) -> anyhow::Result<()> {
     let key = bus.stream_key(STREAM);
     let sent = job(1);
     bus.publish(STREAM, &sent).await?;
 
     // The "crashed" consumer takes delivery and dies without acking.
-    let mut conn = raw_connection().await?;
+    let mut conn = bus.dedicated_redis().await?;
     let _: () = redis::cmd("XGROUP")
         .arg("CREATE")
         .arg(&key)
@@ -121,10 +114,14 @@ async fn an_entry_left_unacked_by_a_crashed_consumer_is_reclaimed_by_another() -
     Ok(())
 }
 
-#[tokio::test]
-async fn an_entry_failing_n_times_is_dead_lettered_and_redrive_brings_it_back() -> anyhow::Result<()>
-{
-    let bus = test_bus(3)?;
+on_redis_and_cluster!(
+    an_entry_left_unacked_by_a_crashed_consumer_is_reclaimed_by_another,
+    max_deliveries = 5
+);
+
+async fn an_entry_failing_n_times_is_dead_lettered_and_redrive_brings_it_back(
+    bus: Bus,
+) -> anyhow::Result<()> {
     let (recorder, mut seen) = Recorder::new(Duration::ZERO);
     recorder.failing.store(true, Ordering::SeqCst);
     let shutdown = CancellationToken::new();
@@ -170,10 +167,13 @@ async fn an_entry_failing_n_times_is_dead_lettered_and_redrive_brings_it_back() 
     Ok(())
 }
 
-#[tokio::test]
-async fn an_undecodable_entry_goes_straight_to_the_dead_letters() -> anyhow::Result<()> {
-    let bus = test_bus(5)?;
-    let mut conn = raw_connection().await?;
+on_redis_and_cluster!(
+    an_entry_failing_n_times_is_dead_lettered_and_redrive_brings_it_back,
+    max_deliveries = 3
+);
+
+async fn an_undecodable_entry_goes_straight_to_the_dead_letters(bus: Bus) -> anyhow::Result<()> {
+    let mut conn = bus.dedicated_redis().await?;
     let _: String = redis::cmd("XADD")
         .arg(bus.stream_key(STREAM))
         .arg("*")
@@ -201,6 +201,11 @@ async fn an_undecodable_entry_goes_straight_to_the_dead_letters() -> anyhow::Res
     running.await??;
     Ok(())
 }
+
+on_redis_and_cluster!(
+    an_undecodable_entry_goes_straight_to_the_dead_letters,
+    max_deliveries = 5
+);
 
 #[tokio::test]
 async fn shutdown_waits_for_the_in_flight_delivery_and_acks_it() -> anyhow::Result<()> {
@@ -315,9 +320,9 @@ async fn a_consumer_handles_at_most_its_concurrency_at_once() -> anyhow::Result<
 
 /// Redis restarted without its data: the consumer ends with a reason (its supervisor then starts
 /// a fresh one), and a fresh one creates the group again and takes new work.
-#[tokio::test]
-async fn a_consumer_whose_group_vanished_ends_and_a_fresh_one_recovers() -> anyhow::Result<()> {
-    let bus = test_bus(5)?;
+async fn a_consumer_whose_group_vanished_ends_and_a_fresh_one_recovers(
+    bus: Bus,
+) -> anyhow::Result<()> {
     let (recorder, mut seen) = Recorder::new(Duration::ZERO);
     let shutdown = CancellationToken::new();
     let first = tokio::spawn(
@@ -326,7 +331,7 @@ async fn a_consumer_whose_group_vanished_ends_and_a_fresh_one_recovers() -> anyh
     );
     bus.publish(STREAM, &job(1)).await?;
     tokio::time::timeout(Duration::from_secs(10), seen.recv()).await?;
-    let mut conn = raw_connection().await?;
+    let mut conn = bus.dedicated_redis().await?;
     let _: () = redis::cmd("DEL")
         .arg(bus.stream_key(STREAM))
         .query_async(&mut conn)
@@ -349,6 +354,11 @@ async fn a_consumer_whose_group_vanished_ends_and_a_fresh_one_recovers() -> anyh
     second.await??;
     Ok(())
 }
+
+on_redis_and_cluster!(
+    a_consumer_whose_group_vanished_ends_and_a_fresh_one_recovers,
+    max_deliveries = 5
+);
 
 /// Work whose sender has given up on it (past `expires_at`) is acked unhandled: a backed-up queue
 /// never spends a render on an attempt nobody waits for, and nothing is dead-lettered.

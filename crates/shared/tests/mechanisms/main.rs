@@ -8,6 +8,7 @@ mod outbox;
 mod rate_limit;
 mod s3;
 
+use anyhow::Context as _;
 use shared::{bus::Bus, config::BusConfig};
 
 /// A bus under a fresh random prefix, retrying fast so tests stay short.
@@ -23,6 +24,39 @@ pub fn test_bus(max_deliveries: u64) -> anyhow::Result<Bus> {
             max_len: 10_000,
         },
     )
+}
+
+/// A bus under a fresh random prefix on the three-master Redis Cluster the test script starts
+/// (`ensure_redis_cluster` in `scripts/lib.sh`; `TEST_REDIS_CLUSTER_URL`).
+pub async fn test_cluster_bus(max_deliveries: u64) -> anyhow::Result<Bus> {
+    let single = test_bus(max_deliveries)?;
+    let bus = Bus::new(
+        &shared::testing::redis_cluster_url(),
+        single.config().clone(),
+    )?;
+    bus.ping().await.context(
+        "no Redis Cluster: start one with `source scripts/lib.sh && ensure_redis_cluster`",
+    )?;
+    Ok(bus)
+}
+
+/// Defines a module named after `scenario` (an `async fn(Bus)`) with two tests: the scenario on
+/// one Redis server and on a Redis Cluster, each under a fresh prefix.
+#[macro_export]
+macro_rules! on_redis_and_cluster {
+    ($scenario:ident, max_deliveries = $deliveries:expr $(, tokio($($runtime:tt)*))?) => {
+        mod $scenario {
+            #[tokio::test$(($($runtime)*))?]
+            async fn on_one_redis() -> anyhow::Result<()> {
+                super::$scenario($crate::test_bus($deliveries)?).await
+            }
+
+            #[tokio::test$(($($runtime)*))?]
+            async fn on_a_redis_cluster() -> anyhow::Result<()> {
+                super::$scenario($crate::test_cluster_bus($deliveries).await?).await
+            }
+        }
+    };
 }
 
 /// A pool on a new, migrated database of its own.

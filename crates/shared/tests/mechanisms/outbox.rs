@@ -3,18 +3,17 @@
 use std::{collections::HashSet, time::Duration};
 
 use shared::{
-    bus::Envelope,
+    bus::{Bus, Envelope},
     outbox::{self, Relay},
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::{fresh_database, test_bus};
+use crate::{fresh_database, on_redis_and_cluster, test_bus};
 
-#[tokio::test]
 async fn outbox_rows_reach_the_stream_exactly_once_across_relay_crashes_and_restarts(
+    bus: Bus,
 ) -> anyhow::Result<()> {
     let pool = fresh_database().await?;
-    let bus = test_bus(5)?;
 
     let mut sent = Vec::new();
     let mut tx = pool.begin().await?;
@@ -58,6 +57,11 @@ async fn outbox_rows_reach_the_stream_exactly_once_across_relay_crashes_and_rest
     Ok(())
 }
 
+on_redis_and_cluster!(
+    outbox_rows_reach_the_stream_exactly_once_across_relay_crashes_and_restarts,
+    max_deliveries = 5
+);
+
 #[tokio::test]
 async fn the_relay_only_moves_rows_of_its_own_services() -> anyhow::Result<()> {
     let pool = fresh_database().await?;
@@ -91,9 +95,7 @@ async fn the_relay_only_moves_rows_of_its_own_services() -> anyhow::Result<()> {
 
 /// A database restored from backup or replaced by a new one restarts its row ids at 1; its rows
 /// must still be published on a Redis (and key prefix) that an earlier database used.
-#[tokio::test]
-async fn a_fresh_database_on_a_used_redis_prefix_loses_no_rows() -> anyhow::Result<()> {
-    let bus = test_bus(5)?;
+async fn a_fresh_database_on_a_used_redis_prefix_loses_no_rows(bus: Bus) -> anyhow::Result<()> {
     let mut published_ids = HashSet::new();
     for lifetime in 0..2 {
         let pool = fresh_database().await?;
@@ -125,13 +127,18 @@ async fn a_fresh_database_on_a_used_redis_prefix_loses_no_rows() -> anyhow::Resu
     Ok(())
 }
 
+on_redis_and_cluster!(
+    a_fresh_database_on_a_used_redis_prefix_loses_no_rows,
+    max_deliveries = 5
+);
+
 /// Redis restarted without its data: every relay notices (its epoch key is gone) and publishes
 /// its last hour of rows again, so work sent but not yet consumed is not lost. A relay starting
 /// against an intact Redis publishes nothing twice.
-#[tokio::test]
-async fn rows_published_before_redis_lost_its_data_are_published_again() -> anyhow::Result<()> {
+async fn rows_published_before_redis_lost_its_data_are_published_again(
+    bus: Bus,
+) -> anyhow::Result<()> {
     let pool = fresh_database().await?;
-    let bus = test_bus(5)?;
     let mut tx = pool.begin().await?;
     for n in 0..3 {
         let envelope = Envelope::new("usage.recorded", None, serde_json::json!({ "n": n }));
@@ -155,7 +162,9 @@ async fn rows_published_before_redis_lost_its_data_are_published_again() -> anyh
         .arg(format!("*{}*", bus.key("")))
         .query_async(&mut conn)
         .await?;
-    let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await?;
+    for key in keys {
+        let _: () = redis::cmd("DEL").arg(key).query_async(&mut conn).await?;
+    }
     assert!(bus.entries("usage").await?.is_empty());
 
     assert_eq!(relay.replay_after_data_loss().await?, 3);
@@ -167,3 +176,8 @@ async fn rows_published_before_redis_lost_its_data_are_published_again() -> anyh
     assert_eq!(entries.len(), 3, "each row once on the new Redis");
     Ok(())
 }
+
+on_redis_and_cluster!(
+    rows_published_before_redis_lost_its_data_are_published_again,
+    max_deliveries = 5
+);

@@ -21,7 +21,7 @@ use shared::{
     ApiResult, Context, Service,
 };
 
-use crate::test_bus;
+use crate::{on_redis_and_cluster, test_bus};
 
 const SECRET: &[u8] = b"rate-limit-test-secret-0123456789";
 
@@ -101,17 +101,10 @@ fn things(server: &Server) -> String {
     format!("{}/v1/things", server.base_url)
 }
 
-async fn raw_connection() -> anyhow::Result<redis::aio::MultiplexedConnection> {
-    Ok(redis::Client::open(shared::testing::redis_url())?
-        .get_multiplexed_async_connection()
-        .await?)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn exactly_the_limit_passes_across_two_processes_per_tenant_and_class() -> anyhow::Result<()>
-{
-    let first_bus = test_bus(5)?;
-    let second_bus = Bus::new(&shared::testing::redis_url(), first_bus.config().clone())?;
+async fn exactly_the_limit_passes_across_two_processes_per_tenant_and_class(
+    first_bus: Bus,
+) -> anyhow::Result<()> {
+    let second_bus = first_bus.reconnected();
     // Connect up front so the burst measures the window, not connection set-up.
     first_bus.ping().await?;
     second_bus.ping().await?;
@@ -176,13 +169,17 @@ async fn exactly_the_limit_passes_across_two_processes_per_tenant_and_class() ->
     Ok(())
 }
 
-#[tokio::test]
-async fn a_plan_change_applies_to_the_next_request() -> anyhow::Result<()> {
-    let bus = test_bus(5)?;
+on_redis_and_cluster!(
+    exactly_the_limit_passes_across_two_processes_per_tenant_and_class,
+    max_deliveries = 5,
+    tokio(flavor = "multi_thread", worker_threads = 4)
+);
+
+async fn a_plan_change_applies_to_the_next_request(bus: Bus) -> anyhow::Result<()> {
     let limits = rate_limit::limits_key(&bus);
+    let mut redis = bus.dedicated_redis().await?;
     let server = serve(bus, config(50, 60)).await?;
     let client = reqwest::Client::new();
-    let mut redis = raw_connection().await?;
     let acme = token(Role::Operator, Some("acme"))?;
     let (client, url) = (&client, things(&server));
     let post = |token: &str| {
@@ -236,6 +233,11 @@ async fn a_plan_change_applies_to_the_next_request() -> anyhow::Result<()> {
     let () = redis.del(&limits).await?;
     Ok(())
 }
+
+on_redis_and_cluster!(
+    a_plan_change_applies_to_the_next_request,
+    max_deliveries = 5
+);
 
 #[tokio::test]
 async fn with_redis_unreachable_the_local_window_limits_at_the_default() -> anyhow::Result<()> {

@@ -9,11 +9,22 @@ use reqwest::Method;
 use serde_json::json;
 use shared::auth::Role;
 
-use crate::support::{call, entry, publish, spawn, wait_for_ledger};
+use shared::testing::TestApp;
+
+use crate::support::{call, entry, publish, spawn, spawn_on_cluster, wait_for_ledger};
 
 #[tokio::test]
 async fn usage_entries_land_once_in_the_ledger_rollups_and_monthly_charge() -> anyhow::Result<()> {
-    let app = spawn().await?;
+    usage_lands_once(spawn().await?).await
+}
+
+#[tokio::test]
+async fn usage_entries_land_once_in_the_ledger_rollups_and_monthly_charge_on_a_redis_cluster(
+) -> anyhow::Result<()> {
+    usage_lands_once(spawn_on_cluster().await?).await
+}
+
+async fn usage_lands_once(app: TestApp) -> anyhow::Result<()> {
     let now = Utc::now();
     let entries: Vec<_> = (0..300u64)
         .map(|i| {
@@ -159,7 +170,16 @@ async fn monthly_and_daily_rollups_equal_the_sum_of_the_ledger_for_any_batches(
 #[tokio::test]
 async fn quota_thresholds_notify_once_refuse_at_100_percent_and_an_upgrade_applies_at_once(
 ) -> anyhow::Result<()> {
-    let app = spawn().await?;
+    quota_thresholds_hold(spawn().await?).await
+}
+
+#[tokio::test]
+async fn quota_thresholds_notify_once_refuse_at_100_percent_and_an_upgrade_applies_at_once_on_a_redis_cluster(
+) -> anyhow::Result<()> {
+    quota_thresholds_hold(spawn_on_cluster().await?).await
+}
+
+async fn quota_thresholds_hold(app: TestApp) -> anyhow::Result<()> {
     let admin = Some((Role::Admin, "ops"));
     let (status, _) = call(
         &app,

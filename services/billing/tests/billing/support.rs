@@ -17,6 +17,18 @@ pub async fn spawn() -> anyhow::Result<TestApp> {
     .await
 }
 
+/// The billing service with its bus, plan limits and usage stream on the test Redis Cluster.
+pub async fn spawn_on_cluster() -> anyhow::Result<TestApp> {
+    TestApp::spawn_with(
+        vec![billing::service()],
+        &[
+            ("services.billing.sweep_interval_ms", 50.into()),
+            ("redis_url", shared::testing::redis_cluster_url().into()),
+        ],
+    )
+    .await
+}
+
 /// A usage entry of `tenant` at `at` costing `cost`.
 pub fn entry(
     tenant: &str,
