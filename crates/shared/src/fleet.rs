@@ -173,6 +173,11 @@ pub trait Service: Send + Sync {
     fn workers(&self, _ctx: &Context) -> anyhow::Result<Vec<Worker>> {
         Ok(Vec::new())
     }
+    /// The tenant data this service holds, for privacy exports and erasures; `None` when it holds
+    /// none.
+    fn tenant_data(&self) -> Option<crate::privacy::TenantData> {
+        None
+    }
     /// Readiness checks beyond Postgres, Redis and storage (an external binary, say).
     fn readiness(&self, _ctx: &Context) -> Vec<(String, Check)> {
         Vec::new()
@@ -315,6 +320,30 @@ async fn render_metrics(State(ctx): State<Context>) -> impl IntoResponse {
 
 /// Serves `services` on `listener` with their workers and an outbox relay, until shutdown;
 /// then stops accepting, finishes in-flight requests, and drains workers within the grace period.
+/// Registers `service` as a participant of privacy requests, then answers them.
+fn privacy_worker(
+    ctx: &Context,
+    service: &'static str,
+    data: crate::privacy::TenantData,
+) -> Worker {
+    let handler = Arc::new(crate::privacy::PrivacyWorker {
+        service,
+        data,
+        db: ctx.db.clone(),
+        store: ctx.store.clone(),
+    });
+    let ctx = ctx.clone();
+    Worker::new(format!("{service}:{}", crate::privacy::STREAM), move || {
+        let (ctx, handler) = (ctx.clone(), handler.clone());
+        async move {
+            crate::privacy::register(&ctx.db, service).await?;
+            ctx.consumer(crate::privacy::STREAM, service)
+                .run(handler, ctx.shutdown.clone())
+                .await
+        }
+    })
+}
+
 pub async fn run(
     ctx: Context,
     services: Vec<Arc<dyn Service>>,
@@ -356,6 +385,9 @@ pub async fn run(
     let mut supervised = vec![relay, housekeeping];
     for service in &services {
         supervised.extend(service.workers(&ctx)?);
+        if let Some(data) = service.tenant_data() {
+            supervised.push(privacy_worker(&ctx, service.name(), data));
+        }
     }
     let supervisor_metrics = SupervisorMetrics::register(&ctx.metrics)?;
     for worker in supervised {

@@ -1,5 +1,6 @@
-//! Scheduled pruning of what the mechanisms accumulate: published outbox rows and expired
-//! idempotency keys, deleted in bounded batches so a large backlog never holds long locks.
+//! Scheduled pruning of what the mechanisms accumulate: published outbox rows, expired
+//! idempotency keys and old tenant exports, deleted in bounded batches so a large backlog never
+//! holds long locks.
 
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ use crate::idempotency;
 pub struct RetentionConfig {
     /// Published outbox rows older than this are deleted (they are kept a while for debugging).
     pub outbox_hours: u32,
+    /// Tenant data exports (copies of personal data) are deleted this long after they were asked for.
+    pub export_hours: u32,
     pub interval_secs: u64,
 }
 
@@ -22,6 +25,7 @@ impl Default for RetentionConfig {
     fn default() -> Self {
         Self {
             outbox_hours: 24,
+            export_hours: 168,
             interval_secs: 300,
         }
     }
@@ -35,6 +39,7 @@ const BATCH: i64 = 5_000;
 pub struct Pruned {
     pub outbox_rows: u64,
     pub idempotency_keys: u64,
+    pub exports: u64,
 }
 
 /// Deletes published outbox rows of `services` older than the retention, and idempotency keys
@@ -80,6 +85,14 @@ pub async fn prune_once(
             break;
         }
     }
+    pruned.exports = sqlx::query(
+        "DELETE FROM fleet.privacy_requests
+         WHERE kind = 'export' AND requested_at < now() - make_interval(hours => $1)",
+    )
+    .bind(config.export_hours as i32)
+    .execute(pool)
+    .await?
+    .rows_affected();
     Ok(pruned)
 }
 
@@ -101,10 +114,12 @@ pub async fn run(
             Ok(Pruned {
                 outbox_rows: 0,
                 idempotency_keys: 0,
+                exports: 0,
             }) => {}
             Ok(pruned) => tracing::info!(
                 outbox_rows = pruned.outbox_rows,
                 idempotency_keys = pruned.idempotency_keys,
+                exports = pruned.exports,
                 "pruned expired rows"
             ),
             Err(error) => tracing::warn!(error = %error, "pruning failed; retrying next round"),

@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod outbox;
 pub mod page;
 pub mod peer;
+pub mod privacy;
 pub mod process;
 pub mod queue_admin;
 pub mod rate_limit;

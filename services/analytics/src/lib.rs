@@ -5,7 +5,7 @@ mod snapshots;
 use std::sync::Arc;
 
 use axum::{routing::get, Router};
-use shared::{Context, Service};
+use shared::{privacy::TenantData, Context, Service};
 use utoipa::OpenApi as _;
 
 /// The analytics service as a fleet member.
@@ -22,6 +22,10 @@ impl Service for AnalyticsService {
 
     fn prefix(&self) -> &'static str {
         "/v1/analytics"
+    }
+
+    fn tenant_data(&self) -> Option<TenantData> {
+        Some(TenantData::erasing(&["analytics.metric_snapshots"]))
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {

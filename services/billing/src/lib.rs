@@ -19,7 +19,11 @@ use axum::{
     Router,
 };
 use providers::{config::ProvidersConfig, pricing::PriceTable};
-use shared::{openapi::BearerAuth, Context, Service, Worker};
+use shared::{
+    openapi::BearerAuth,
+    privacy::{TenantData, TenantRows},
+    Context, Service, Worker,
+};
 use utoipa::OpenApi as _;
 
 /// The billing service as a fleet member.
@@ -65,6 +69,30 @@ impl Service for BillingService {
 
     fn prefix(&self) -> &'static str {
         "/v1/billing"
+    }
+
+    /// Plans, budgets and notifications go; the ledger and its rollups stay for accounting, under a
+    /// pseudonym.
+    fn tenant_data(&self) -> Option<TenantData> {
+        Some(TenantData {
+            erased: vec![
+                TenantRows::by_tenant("billing.notifications"),
+                TenantRows::by_tenant("billing.tenant_plans"),
+                TenantRows::filtered(
+                    "billing.budget_spend",
+                    "budget_id IN (SELECT id FROM billing.budgets WHERE scope = 'tenant' AND subject = $1)",
+                ),
+                TenantRows::filtered("billing.budgets", "scope = 'tenant' AND subject = $1"),
+            ],
+            anonymised: vec![
+                TenantRows::by_tenant("billing.ledger"),
+                TenantRows::by_tenant("billing.daily_rollups"),
+                TenantRows::by_tenant("billing.monthly_rollups"),
+                TenantRows::by_tenant("billing.monthly_charges"),
+                TenantRows::by_tenant("billing.reservations"),
+            ],
+            media: Vec::new(),
+        })
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {

@@ -5,7 +5,7 @@ mod listings;
 use std::sync::Arc;
 
 use axum::{routing::get, Router};
-use shared::{Context, Service};
+use shared::{privacy::TenantData, Context, Service};
 use utoipa::OpenApi as _;
 
 /// The distribution service as a fleet member.
@@ -22,6 +22,13 @@ impl Service for DistributionService {
 
     fn prefix(&self) -> &'static str {
         "/v1/publications"
+    }
+
+    fn tenant_data(&self) -> Option<TenantData> {
+        Some(TenantData::erasing(&[
+            "distribution.publications",
+            "distribution.accounts",
+        ]))
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::{routing::get, Router};
 use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Image};
-use shared::{Context, Service, Worker};
+use shared::{privacy::TenantData, Context, Service, Worker};
 use utoipa::OpenApi as _;
 
 /// `[services.image]` configuration.
@@ -61,6 +61,13 @@ impl Service for ImageService {
 
     fn prefix(&self) -> &'static str {
         "/v1/images"
+    }
+
+    fn tenant_data(&self) -> Option<TenantData> {
+        Some(
+            TenantData::erasing(&["image.images"])
+                .with_media("SELECT media_key, tenant FROM image.images"),
+        )
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {

@@ -15,7 +15,7 @@ use axum::{
     Router,
 };
 use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Moderation};
-use shared::{Context, Service, Worker};
+use shared::{privacy::TenantData, Context, Service, Worker};
 use text_check::{Category, Severity};
 use utoipa::OpenApi as _;
 
@@ -107,6 +107,14 @@ impl Service for ModerationService {
 
     fn prefix(&self) -> &'static str {
         "/v1/moderation"
+    }
+
+    fn tenant_data(&self) -> Option<TenantData> {
+        Some(TenantData::erasing(&[
+            "moderation.decisions",
+            "moderation.checks",
+            "moderation.reviews",
+        ]))
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::{routing::get, Router};
 use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Music};
-use shared::{Context, Service, Worker};
+use shared::{privacy::TenantData, Context, Service, Worker};
 use utoipa::OpenApi as _;
 
 /// The music service as a fleet member.
@@ -63,6 +63,13 @@ impl Service for MusicService {
 
     fn prefix(&self) -> &'static str {
         "/v1/music"
+    }
+
+    fn tenant_data(&self) -> Option<TenantData> {
+        Some(
+            TenantData::erasing(&["music.tracks"])
+                .with_media("SELECT media_key, tenant FROM music.tracks"),
+        )
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {

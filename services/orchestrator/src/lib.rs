@@ -6,16 +6,18 @@ mod limits;
 mod moderation_round;
 mod params;
 mod pipeline;
+mod privacy;
 mod runs;
 
 use std::{sync::Arc, time::Duration};
 
 use axum::{
-    routing::{get, post},
+    routing::{delete, get, post},
     Router,
 };
 use shared::{
     bus::{Delivery, Handler},
+    privacy::{TenantData, TenantRows},
     Context, Service, Worker,
 };
 use sqlx::PgPool;
@@ -36,6 +38,9 @@ pub struct OrchestratorConfig {
     /// The billing service asked before each run starts; unset, runs are not checked.
     pub billing: shared::peer::PeerConfig,
 }
+
+/// The rows that belong to the tenant's runs (`$1` the tenant).
+const OF_TENANT_RUNS: &str = "run_id IN (SELECT id FROM orchestrator.runs WHERE tenant = $1)";
 
 /// What the orchestrator's handlers share.
 #[derive(Clone)]
@@ -73,6 +78,23 @@ impl Service for Orchestrator {
         "/v1/runs"
     }
 
+    /// Runs with their steps, events and facts, and earlier exports; the audit log stays, under a
+    /// pseudonym.
+    fn tenant_data(&self) -> Option<TenantData> {
+        Some(TenantData {
+            erased: vec![
+                TenantRows::filtered("orchestrator.facts", OF_TENANT_RUNS),
+                TenantRows::filtered("orchestrator.run_events", OF_TENANT_RUNS),
+                TenantRows::filtered("orchestrator.steps", OF_TENANT_RUNS),
+                TenantRows::by_tenant("orchestrator.runs"),
+                // Earlier exports hold copies of the data; the erasure's own record stays.
+                TenantRows::filtered("fleet.privacy_requests", "tenant = $1 AND kind = 'export'"),
+            ],
+            anonymised: vec![TenantRows::by_tenant("fleet.audit_log")],
+            media: Vec::new(),
+        })
+    }
+
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
         Ok(Router::new()
             .route("/v1/runs", get(runs::list).post(commands::create))
@@ -80,12 +102,25 @@ impl Service for Orchestrator {
             .route("/v1/runs/{id}/manifest", get(runs::manifest))
             .route("/v1/runs/{id}/events", get(runs::events))
             .route("/v1/runs/{id}/cancel", post(commands::cancel))
+            .route(
+                "/v1/tenants/{tenant}/data",
+                delete(privacy::erase_tenant_data),
+            )
+            .route(
+                "/v1/tenants/{tenant}/export",
+                get(privacy::export_tenant_data),
+            )
+            .route(
+                "/v1/tenants/{tenant}/privacy-requests/{id}",
+                get(privacy::privacy_request),
+            )
             .with_state(state(ctx)?))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
         let mut document = runs::ApiDoc::openapi();
         document.merge(commands::ApiDoc::openapi());
+        document.merge(privacy::ApiDoc::openapi());
         document
     }
 

@@ -13,7 +13,7 @@ use axum::{
     Router,
 };
 use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Text};
-use shared::{Context, Service, Worker};
+use shared::{privacy::TenantData, Context, Service, Worker};
 use utoipa::OpenApi as _;
 
 /// The story service as a fleet member.
@@ -55,6 +55,10 @@ impl Service for StoryService {
 
     fn prefix(&self) -> &'static str {
         "/v1/stories"
+    }
+
+    fn tenant_data(&self) -> Option<TenantData> {
+        Some(TenantData::erasing(&["story.stories"]))
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::{routing::get, Router};
 use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Speech};
-use shared::{health::Check, jobs::program_check, Context, Service, Worker};
+use shared::{health::Check, jobs::program_check, privacy::TenantData, Context, Service, Worker};
 use utoipa::OpenApi as _;
 
 /// `[services.tts]` configuration.
@@ -68,6 +68,13 @@ impl Service for TtsService {
 
     fn prefix(&self) -> &'static str {
         "/v1/speech"
+    }
+
+    fn tenant_data(&self) -> Option<TenantData> {
+        Some(
+            TenantData::erasing(&["tts.narrations"])
+                .with_media("SELECT media_key, tenant FROM tts.narrations"),
+        )
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {

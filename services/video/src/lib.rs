@@ -11,7 +11,10 @@ mod worker;
 use std::sync::Arc;
 
 use axum::{routing::get, Router};
-use shared::{health::Check, jobs::program_check, openapi::BearerAuth, Context, Service, Worker};
+use shared::{
+    health::Check, jobs::program_check, openapi::BearerAuth, privacy::TenantData, Context, Service,
+    Worker,
+};
 use utoipa::OpenApi as _;
 
 /// `[services.video]` configuration.
@@ -55,6 +58,14 @@ impl Service for VideoService {
 
     fn prefix(&self) -> &'static str {
         "/v1/videos"
+    }
+
+    fn tenant_data(&self) -> Option<TenantData> {
+        Some(TenantData::erasing(&["video.renders", "video.bundles"])
+            .with_media("SELECT media_key, tenant FROM video.renders")
+            .with_media("SELECT srt_key, tenant FROM video.bundles")
+            .with_media("SELECT vtt_key, tenant FROM video.bundles")
+            .with_media("SELECT thumbnail->>'media_key', tenant FROM video.bundles, jsonb_array_elements(thumbnails) thumbnail"))
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {

@@ -5,4 +5,5 @@ mod budgets;
 mod creator;
 mod hardening;
 mod pipeline;
+mod privacy;
 mod surface;

@@ -1,5 +1,5 @@
-//! Pruning: published outbox rows and idempotency keys go once past their retention; unpublished
-//! rows stay however old they are.
+//! Pruning: published outbox rows, idempotency keys and tenant exports go once past their
+//! retention; unpublished rows and erasure records stay however old they are.
 
 use shared::{
     bus::Envelope,
@@ -41,14 +41,40 @@ async fn old_published_rows_and_expired_keys_are_pruned_and_nothing_else() -> an
         .execute(&pool)
         .await?;
     }
+    for (kind, age_hours) in [("export", 200), ("export", 1), ("erasure", 2000)] {
+        sqlx::query(
+            "WITH request AS (
+                 INSERT INTO fleet.privacy_requests (id, kind, tenant, requested_by, services, requested_at)
+                 VALUES (gen_random_uuid(), $1, 'acme', 'ana', '{story}', now() - make_interval(hours => $2))
+                 RETURNING id)
+             INSERT INTO fleet.privacy_parts (request_id, service, rows, files, data)
+             SELECT id, 'story', 1, 0, '{\"story.stories\": [{\"title\": \"mine\"}]}' FROM request",
+        )
+        .bind(kind)
+        .bind(age_hours)
+        .execute(&pool)
+        .await?;
+    }
 
     let pruned = prune_once(&pool, &["svc".to_owned()], &RetentionConfig::default()).await?;
     assert_eq!(
         pruned,
         Pruned {
             outbox_rows: 2,
-            idempotency_keys: 1
+            idempotency_keys: 1,
+            exports: 1,
         }
+    );
+    let kept: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT r.kind, count(p.service) FROM fleet.privacy_requests r
+         LEFT JOIN fleet.privacy_parts p ON p.request_id = r.id GROUP BY r.id, r.kind ORDER BY r.kind",
+    )
+    .fetch_all(&pool)
+    .await?;
+    assert_eq!(
+        kept,
+        vec![("erasure".to_owned(), 1), ("export".to_owned(), 1)],
+        "the old export went with its data; the fresh one and the erasure record stay"
     );
     let left: Vec<i64> = sqlx::query_scalar("SELECT id FROM fleet.outbox ORDER BY id")
         .fetch_all(&pool)
