@@ -157,13 +157,19 @@ impl Relay {
         .bind(self.batch)
         .fetch_all(&mut *tx)
         .await?;
-        let mut ids = Vec::with_capacity(rows.len());
-        for (id, stream, envelope) in &rows {
-            self.bus
-                .publish_once(stream, &dedup_key(envelope), envelope, DEDUP_TTL)
-                .await?;
-            ids.push(*id);
+        // One round trip per stream, entries in row order within each.
+        let mut by_stream: Vec<(&str, Vec<(String, &Envelope)>)> = Vec::new();
+        for (_, stream, envelope) in &rows {
+            let entry = (dedup_key(envelope), &envelope.0);
+            match by_stream.iter_mut().find(|(name, _)| name == stream) {
+                Some((_, entries)) => entries.push(entry),
+                None => by_stream.push((stream, vec![entry])),
+            }
         }
+        for (stream, entries) in &by_stream {
+            self.bus.publish_once(stream, entries, DEDUP_TTL).await?;
+        }
+        let ids: Vec<i64> = rows.iter().map(|(id, _, _)| *id).collect();
         sqlx::query("UPDATE fleet.outbox SET published_at = now() WHERE id = ANY($1)")
             .bind(&ids)
             .execute(&mut *tx)

@@ -37,11 +37,16 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<CreatedRun>)> {
     principal.require(Role::Operator)?;
     let params = request.validate(&state.config.catalogue)?;
-    shed_when_overloaded(&state).await?;
+    shed_when_overloaded(&state, &state.db).await?;
     crate::admission::admit(state.billing.as_ref(), principal.tenant()).await?;
     let id = Uuid::now_v7();
     shared::telemetry::record_run_id(id);
     let mut tx = state.db.begin().await?;
+    // Counted again under a lock, so concurrent requests cannot all pass the check at once.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('orchestrator.run_admission'))")
+        .execute(&mut *tx)
+        .await?;
+    shed_when_overloaded(&state, &mut *tx).await?;
     pipeline::create_run(
         &mut tx,
         &state.config.limits,
@@ -64,12 +69,15 @@ pub async fn create(
 
 /// Refuses new work while `max_active_runs` runs are queued or running: 503 `overloaded` with
 /// `Retry-After`, answered at once (load shedding), never a timeout.
-async fn shed_when_overloaded(state: &AppState) -> ApiResult<()> {
+async fn shed_when_overloaded<'c>(
+    state: &AppState,
+    db: impl sqlx::PgExecutor<'c>,
+) -> ApiResult<()> {
     let limits = &state.config.limits;
     let active: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM orchestrator.runs WHERE state IN ('queued', 'running')",
     )
-    .fetch_one(&state.db)
+    .fetch_one(db)
     .await?;
     if active >= limits.max_active_runs {
         return Err(ApiError::new(

@@ -115,13 +115,20 @@ struct BusInner {
     connection: OnceCell<RedisConnection>,
 }
 
-/// Adds an entry unless the dedup key says it was already added; returns the entry id.
+/// Adds each entry unless its dedup key says it was already added; returns the entry ids. KEYS[1]
+/// is the stream, KEYS[2..] the entries' dedup keys (in the stream's hash slot); ARGV[1] the dedup
+/// TTL, ARGV[2] the stream's approximate max length, ARGV[3..] the envelopes.
 const PUBLISH_ONCE: &str = r"
-local existing = redis.call('GET', KEYS[2])
-if existing then return existing end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'envelope', ARGV[3])
-redis.call('SET', KEYS[2], id, 'EX', ARGV[1])
-return id
+local ids = {}
+for i = 2, #KEYS do
+  local id = redis.call('GET', KEYS[i])
+  if not id then
+    id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'envelope', ARGV[i + 1])
+    redis.call('SET', KEYS[i], id, 'EX', ARGV[1])
+  end
+  ids[#ids + 1] = id
+end
+return ids
 ";
 
 impl Bus {
@@ -240,24 +247,29 @@ impl Bus {
         format!("{{{}:{group}}}:{name}", self.inner.config.prefix)
     }
 
-    /// Appends `envelope` at most once per `dedup_key` (kept for `ttl`), even across crashes.
+    /// Appends each envelope to `stream` at most once per dedup key (kept for `ttl`), even across
+    /// crashes, in one round trip; returns the entry ids.
     pub async fn publish_once(
         &self,
         stream: &str,
-        dedup_key: &str,
-        envelope: &Envelope,
+        entries: &[(String, &Envelope)],
         ttl: Duration,
-    ) -> anyhow::Result<String> {
+    ) -> anyhow::Result<Vec<String>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut conn = self.connection().await?;
-        let id: String = Script::new(PUBLISH_ONCE)
-            .key(self.stream_key(stream))
-            .key(format!("{}:dedup:{dedup_key}", self.stream_key(stream)))
+        let script = Script::new(PUBLISH_ONCE);
+        let mut invocation = script.key(self.stream_key(stream));
+        invocation
             .arg(ttl.as_secs().max(1))
-            .arg(self.inner.config.max_len)
-            .arg(serde_json::to_string(envelope)?)
-            .invoke_async(&mut conn)
-            .await?;
-        Ok(id)
+            .arg(self.inner.config.max_len);
+        for (dedup_key, envelope) in entries {
+            invocation
+                .key(format!("{}:dedup:{dedup_key}", self.stream_key(stream)))
+                .arg(serde_json::to_string(envelope)?);
+        }
+        Ok(invocation.invoke_async(&mut conn).await?)
     }
 
     /// Every entry currently in `stream` (oldest first), decoded; for tools and tests.

@@ -25,15 +25,12 @@ async fn outbox_rows_reach_the_stream_exactly_once_across_relay_crashes_and_rest
     tx.commit().await?;
 
     // A relay that crashed after publishing the first ten rows, before marking them.
-    for envelope in &sent[..10] {
-        bus.publish_once(
-            "events",
-            &outbox::dedup_key(envelope),
-            envelope,
-            Duration::from_secs(60),
-        )
+    let first_ten: Vec<(String, &Envelope)> = sent[..10]
+        .iter()
+        .map(|envelope| (outbox::dedup_key(envelope), envelope))
+        .collect();
+    bus.publish_once("events", &first_ten, Duration::from_secs(60))
         .await?;
-    }
 
     // A relay that is killed at an arbitrary moment, then a fresh one that finishes the job.
     let killed = tokio::spawn(
