@@ -70,7 +70,8 @@ impl Limits {
         })
     }
 
-    /// Full-jitter exponential backoff before attempt `attempt + 1`.
+    /// Equal-jitter exponential backoff before attempt `attempt + 1`: uniform in [c/2, c] where
+    /// c = min(60 s, base × 2^attempt), so a retry never comes right away.
     pub(crate) fn backoff(&self, attempt: i32) -> Duration {
         let ceiling = self
             .backoff_base_ms
