@@ -272,3 +272,65 @@ async fn every_service_publishes_an_openapi_3_document_and_metrics_count_request
     );
     app.stop().await
 }
+
+/// The path prefixes a deployment file routes, read with `pattern` (the text before and after).
+fn routed_prefixes(file: &str, before: &str, after: &str) -> anyhow::Result<Vec<String>> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../");
+    let text = std::fs::read_to_string(format!("{path}{file}"))?;
+    Ok(text
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix(before))
+        .filter_map(|rest| rest.split(after).next())
+        .map(|prefix| prefix.trim().to_owned())
+        .filter(|prefix| prefix.starts_with("/v1/"))
+        .collect())
+}
+
+/// The gateway (compose) and the ingress (Kubernetes) route every documented API path to some
+/// service, and route no prefix that no service serves.
+#[test]
+fn the_gateway_and_the_ingress_route_exactly_the_documented_paths() -> anyhow::Result<()> {
+    let mut documented: Vec<String> = reelforge::fleet::all()
+        .iter()
+        .map(|service| shared::fleet::openapi_document(service.as_ref()))
+        .chain([shared::audit::openapi()])
+        .flat_map(|document| document.paths.paths.into_keys())
+        .filter(|path| path.starts_with("/v1/"))
+        .collect();
+    documented.sort();
+    documented.dedup();
+    assert!(documented.len() > 40, "{documented:?}");
+    for (file, prefixes) in [
+        (
+            "deploy/gateway/Caddyfile",
+            routed_prefixes("deploy/gateway/Caddyfile", "handle ", "*")?,
+        ),
+        (
+            "deploy/k8s/base/ingress.yaml",
+            routed_prefixes("deploy/k8s/base/ingress.yaml", "- path: ", "\n")?,
+        ),
+    ] {
+        let unrouted: Vec<&String> = documented
+            .iter()
+            .filter(|path| {
+                !prefixes
+                    .iter()
+                    .any(|prefix| path.starts_with(prefix.as_str()))
+            })
+            .collect();
+        assert!(unrouted.is_empty(), "{file} does not route {unrouted:?}");
+        let dead: Vec<&String> = prefixes
+            .iter()
+            .filter(|prefix| {
+                !documented
+                    .iter()
+                    .any(|path| path.starts_with(prefix.as_str()))
+            })
+            .collect();
+        assert!(
+            dead.is_empty(),
+            "{file} routes {dead:?}, which no service serves"
+        );
+    }
+    Ok(())
+}
