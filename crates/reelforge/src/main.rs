@@ -97,22 +97,18 @@ fn parse_role(text: &str) -> Result<Role, String> {
     })
 }
 
+/// The longest lifetime a token may have.
+const MAX_TTL: Duration = Duration::from_secs(366 * 86_400);
+
+/// A lifetime such as `90s`, `30m`, `1h`, `7d` or `1h 30m` (humantime), at most 366 days.
 fn parse_ttl(text: &str) -> Result<Duration, String> {
-    let (number, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len()),
-    );
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}`: expected a number and a unit such as 1h"))?;
-    let seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" | "" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("`{text}`: unit must be s, m, h or d")),
-    };
-    Ok(Duration::from_secs(number * seconds))
+    let ttl = humantime::parse_duration(text).map_err(|error| {
+        format!("`{text}`: {error} (expected a lifetime such as 30m, 1h or 7d)")
+    })?;
+    if ttl.is_zero() || ttl > MAX_TTL {
+        return Err(format!("`{text}`: a token lives between 1 s and 366 days"));
+    }
+    Ok(ttl)
 }
 
 fn main() -> ExitCode {

@@ -257,7 +257,7 @@ impl TokenSigner {
             role,
             tenant: tenant.map(str::to_owned),
             iat: now,
-            exp: now + ttl.as_secs(),
+            exp: now.saturating_add(ttl.as_secs()),
         };
         Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.key)?)
     }
