@@ -9,7 +9,7 @@ use sha2::{Digest as _, Sha256};
 use shared::bus::{Bus, RedisConnection};
 use tokio::sync::OnceCell;
 
-use crate::client::Units;
+use crate::units::Units;
 
 /// A cached reply and who produced it.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::client::Units;
+use crate::units::Units;
 
 /// A kind of paid AI call: its name and the request and reply every client of it speaks.
 pub trait Capability: Send + Sync + 'static {

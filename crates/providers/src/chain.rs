@@ -15,9 +15,10 @@ use crate::{
     budget::{BudgetGate, Lease},
     cache::{Cached, ResponseCache},
     capability::Capability,
-    client::{CallError, Client, Units},
+    client::{CallError, Client},
     metrics::ProviderMetrics,
     pricing::{cost_micros, PriceTable},
+    units::Units,
     usage::{CallContext, UsageEntry, UsageSink},
 };
 

@@ -16,10 +16,12 @@ pub mod pricing;
 pub mod registry;
 pub mod schema;
 pub mod setup;
+pub mod units;
 pub mod usage;
 
 pub use capability::{Capability, Image, Moderation, Music, Speech, Text};
 pub use chain::{CallOptions, Chain, ChainError, Completed, Layer};
-pub use client::{Answer, CallError, Client, Units};
+pub use client::{Answer, CallError, Client};
 pub use setup::Setup;
+pub use units::Units;
 pub use usage::{CallContext, UsageEntry};

@@ -10,7 +10,7 @@ use figment::{
 };
 use serde::Deserialize;
 
-use crate::client::Units;
+use crate::units::Units;
 
 const BUILTIN: &str = include_str!("../../../config/prices.toml");
 

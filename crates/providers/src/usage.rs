@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::client::Units;
+use crate::units::Units;
 
 /// The stream billing consumes.
 pub const USAGE_STREAM: &str = "usage";

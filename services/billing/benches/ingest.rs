@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use billing::{alerts::Alerts, config::BillingConfig, ledger::LedgerWriter};
 use providers::{
-    client::Units,
+    units::Units,
     usage::{UsageEntry, USAGE_KIND, USAGE_STREAM},
 };
 use shared::{

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use providers::{
-    client::Units,
     pricing::{cost_micros, PriceTable},
+    units::Units,
 };
 use serde::{Deserialize, Serialize};
 use shared::{

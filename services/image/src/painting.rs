@@ -6,7 +6,8 @@ use std::path::Path;
 use async_trait::async_trait;
 use providers::{
     capability::{ImageReply, ImageRequest},
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
+    units::Units,
 };
 
 use crate::render::{render_png, SceneArt};

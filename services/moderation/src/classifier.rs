@@ -6,7 +6,8 @@ use std::{collections::BTreeMap, sync::Arc};
 use async_trait::async_trait;
 use providers::{
     capability::{CategoryScore, ModerationReply, ModerationRequest},
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
+    units::Units,
 };
 
 use crate::text_check::{scan, Category, Severity};

@@ -6,7 +6,8 @@ use std::{collections::HashMap, path::Path, sync::Mutex};
 use async_trait::async_trait;
 use providers::{
     capability::{MusicReply, MusicRequest},
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
+    units::Units,
 };
 use serde_json::{json, Value};
 

@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 use providers::{
     capability::{Text, TextReply, TextRequest},
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
+    units::Units,
 };
 use serde_json::{json, Value};
 

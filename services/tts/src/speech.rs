@@ -6,7 +6,8 @@ use std::{io::Cursor, path::Path, sync::Arc, time::Duration};
 use async_trait::async_trait;
 use providers::{
     capability::{SpeechReply, SpeechRequest},
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
+    units::Units,
     CallContext, CallOptions, Chain, Speech,
 };
 

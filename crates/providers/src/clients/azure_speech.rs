@@ -4,8 +4,9 @@ use async_trait::async_trait;
 
 use crate::{
     capability::{Speech, SpeechReply, SpeechRequest},
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
     http,
+    units::Units,
 };
 
 /// The name priced in the price table: Azure bills neural voices per character.

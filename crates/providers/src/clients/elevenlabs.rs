@@ -8,8 +8,9 @@ use serde_json::json;
 
 use crate::{
     capability::{CharTiming, Speech, SpeechReply, SpeechRequest},
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
     http,
+    units::Units,
 };
 
 /// The API's default base URL.

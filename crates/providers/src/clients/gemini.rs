@@ -8,8 +8,9 @@ use serde_json::{json, Map, Value};
 
 use crate::{
     capability::{Text, TextReply, TextRequest},
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
     http,
+    units::Units,
 };
 
 use super::json_reply;

@@ -9,8 +9,9 @@ use serde_json::json;
 
 use crate::{
     capability::{sniff_image, Image, ImageReply, ImageRequest},
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
     http,
+    units::Units,
 };
 
 /// The Hugging Face inference router, before `/hf-inference/…`.

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::client::{CallError, Units};
+use crate::{client::CallError, units::Units};
 
 use super::openai_chat::strip_fences;
 

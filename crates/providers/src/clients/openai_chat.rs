@@ -6,8 +6,9 @@ use serde_json::{json, Value};
 
 use crate::{
     capability::{Text, TextReply, TextRequest},
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
     http,
+    units::Units,
 };
 
 /// Where to call and with which key.

@@ -7,8 +7,9 @@ use serde_json::json;
 
 use crate::{
     capability::{sniff_image, Image, ImageReply, ImageRequest},
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
     http,
+    units::Units,
 };
 
 /// OpenAI's API root, before `/images/generations`.

@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 
 use crate::{
     capability::{CategoryScore, Moderation, ModerationReply, ModerationRequest},
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
     http,
+    units::Units,
 };
 
 /// OpenAI's API root, before `/moderations`.

@@ -5,8 +5,9 @@ use serde_json::json;
 
 use crate::{
     capability::{Speech, SpeechReply, SpeechRequest},
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
     http,
+    units::Units,
 };
 
 /// The API's default base URL (the SDKs' `OPENAI_BASE_URL`).

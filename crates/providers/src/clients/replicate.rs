@@ -20,8 +20,9 @@ use crate::{
         sniff_image, Image, ImageReply, ImageRequest, Music, MusicReply, MusicRequest, Text,
         TextReply, TextRequest,
     },
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
     http,
+    units::Units,
 };
 
 use super::json_reply;

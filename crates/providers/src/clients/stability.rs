@@ -8,8 +8,9 @@ use reqwest::{header::ACCEPT, multipart::Form, StatusCode};
 
 use crate::{
     capability::{sniff_image, Image, ImageReply, ImageRequest},
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
     http,
+    units::Units,
 };
 
 /// Stability's API root, before `/v2beta/…`.

@@ -7,9 +7,10 @@ use providers::{
     cache::ResponseCache,
     capability::{Text, TextReply, TextRequest},
     chain::{Layer, Link, Policy},
-    client::{Answer, CallError, Client, Units},
+    client::{Answer, CallError, Client},
     metrics::ProviderMetrics,
     pricing::PriceTable,
+    units::Units,
     usage::{CallContext, UsageEntry, UsageSink, USAGE_STREAM},
 };
 use serde_json::json;

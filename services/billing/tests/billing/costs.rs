@@ -3,8 +3,8 @@
 
 use chrono::{TimeZone as _, Utc};
 use providers::{
-    client::Units,
     pricing::{cost_micros, PriceTable},
+    units::Units,
 };
 use reqwest::Method;
 use serde_json::{json, Value};

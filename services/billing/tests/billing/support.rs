@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use providers::{
-    client::Units,
+    units::Units,
     usage::{UsageEntry, USAGE_KIND, USAGE_STREAM},
 };
 use serde_json::{json, Value};
