@@ -2735,7 +2735,6 @@ fn run_jobs<J: Send>(jobs: Vec<J>, f: &(impl Fn(J) + Sync)) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
 
     fn art<'a>(description: &'a str, mood: &'a str, seed: u64, size: u32) -> SceneArt<'a> {
         SceneArt {
@@ -2991,35 +2990,5 @@ mod tests {
             let y = f64::from(i) * 0.37 - 30.0;
             assert!((sin_det(y) - y.sin()).abs() < 1e-5, "sin {y}");
         }
-    }
-
-    #[test]
-    fn timing_2048() -> Result<()> {
-        // Reports only; timing is not asserted (shared build machines are noisy).
-        let mut best = f64::MAX;
-        for (i, (desc, mood)) in RUN.iter().take(4).enumerate() {
-            let a = art(desc, mood, 9 + i as u64, 2048);
-            let t = Instant::now();
-            let plan = Plan::new(&a);
-            let rgb = paint(&plan, 2048, 2048);
-            let painted = t.elapsed().as_secs_f64() * 1e3;
-            let bytes = encode_png(2048, 2048, &rgb)?;
-            let total = t.elapsed().as_secs_f64() * 1e3;
-            best = best.min(total);
-            println!(
-                "render 2048x2048 '{desc}' ({mood}): {total:.1} ms (paint {painted:.1} ms, encode {:.1} ms), {} KiB",
-                total - painted,
-                bytes.len() / 1024
-            );
-        }
-        let a = art(RUN[0].0, RUN[0].1, 9, 2048);
-        let t = Instant::now();
-        let bytes = render_png(&a)?;
-        println!(
-            "render_png 2048x2048: {:.1} ms ({} KiB); best of the above {best:.1} ms",
-            t.elapsed().as_secs_f64() * 1e3,
-            bytes.len() / 1024
-        );
-        Ok(())
     }
 }

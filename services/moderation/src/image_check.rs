@@ -184,7 +184,6 @@ impl Accumulator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
 
     /// Encodes test pixels with the png crate.
     fn encode(
@@ -381,24 +380,6 @@ mod tests {
         assert!(inspect_png(&png[..20]).is_err());
         assert!(inspect_png(&[]).is_err());
         assert!(inspect_png(b"definitely not a png").is_err());
-        Ok(())
-    }
-
-    #[test]
-    fn timing_2048() -> Result<()> {
-        // Reports only: a 2048×2048 RGB image, as the image service produces.
-        let png = rgb_png(2048, 2048, |x, y| {
-            let v = ((x ^ y) & 0xff) as u8;
-            [v, (x / 8) as u8, (y / 8) as u8]
-        })?;
-        let t = Instant::now();
-        let facts = inspect_png(&png)?;
-        println!(
-            "inspect_png 2048x2048: {:.1} ms (stddev {:.1}, dhash {:016x})",
-            t.elapsed().as_secs_f64() * 1e3,
-            facts.luma_stddev,
-            facts.dhash
-        );
         Ok(())
     }
 }

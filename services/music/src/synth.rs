@@ -1893,7 +1893,6 @@ fn encode_wav(frames: &[[f32; 3]]) -> anyhow::Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
 
     use super::*;
 
@@ -2142,19 +2141,9 @@ mod tests {
     }
 
     #[test]
-    fn renders_seventy_seconds_quickly() -> anyhow::Result<()> {
+    fn every_mood_renders_seventy_seconds_of_48khz_16_bit_stereo() -> anyhow::Result<()> {
         for mood in MOOD_NAMES {
-            let started = Instant::now();
             let track = compose(&spec(mood, "", 70_000, 3))?;
-            let elapsed = started.elapsed();
-            println!(
-                "70 s {mood} track ({} bpm, {}, {:?}, {:?}) rendered in {:.0} ms",
-                track.tempo_bpm,
-                track.key,
-                track.progression,
-                track.instruments,
-                elapsed.as_secs_f64() * 1000.0
-            );
             assert_eq!(track.wav.len(), 44 + 70_000 * 48 * 4);
         }
         Ok(())

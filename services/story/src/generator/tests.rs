@@ -927,23 +927,3 @@ fn serde_round_trip() -> anyhow::Result<()> {
     ensure!(back == script, "round trip");
     Ok(())
 }
-
-/// Prints sample scripts: `cargo test -p story --lib generator::tests::print_sample -- --nocapture`.
-#[test]
-fn print_sample() -> anyhow::Result<()> {
-    let script = generate(&request(
-        "a lighthouse keeper's last night",
-        "mystery",
-        "calm",
-        60,
-        "en",
-        1,
-    ));
-    println!("{}", serde_json::to_string_pretty(&script)?);
-    println!(
-        "words: {} (target {})",
-        narration_words(&script),
-        target_words(60)
-    );
-    Ok(())
-}
