@@ -1748,28 +1748,37 @@ fn truncate_chars(text: &str, max: usize) -> String {
     out
 }
 
-/// `#` plus the word lowercased and folded to ASCII letters and digits; `None` if too short.
+/// `#` plus the word lowercased, without spaces or punctuation; `None` if too short. Latin letters
+/// are folded to ASCII (German and Nordic ones as their usual digraphs: ä → ae, ß → ss), so a tag
+/// reads the same typed with or without accents; other scripts stay as they are (#москва,
+/// #東京): every platform takes Unicode hashtags, and a transliteration is not what their
+/// audiences search for.
 fn hashtag(word: &str) -> Option<String> {
     let mut body = String::new();
     for c in word.chars().flat_map(char::to_lowercase) {
         match c {
-            'a'..='z' | '0'..='9' => body.push(c),
-            'á' | 'à' | 'â' | 'ã' | 'å' => body.push('a'),
             'ä' | 'æ' => body.push_str("ae"),
-            'é' | 'è' | 'ê' | 'ë' => body.push('e'),
-            'í' | 'ì' | 'î' | 'ï' => body.push('i'),
-            'ó' | 'ò' | 'ô' | 'õ' => body.push('o'),
-            'ö' | 'œ' => body.push_str("oe"),
-            'ú' | 'ù' | 'û' => body.push('u'),
+            'ö' | 'ø' | 'œ' => body.push_str("oe"),
             'ü' => body.push_str("ue"),
-            'ñ' => body.push('n'),
-            'ç' => body.push('c'),
             'ß' => body.push_str("ss"),
-            'ÿ' => body.push('y'),
+            c if c.is_ascii_alphanumeric() => body.push(c),
+            c if is_latin(c) => body.extend(
+                deunicode::deunicode_char(c)
+                    .unwrap_or_default()
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .flat_map(|c| c.to_lowercase()),
+            ),
+            c if c.is_alphanumeric() => body.push(c),
             _ => {}
         }
     }
-    (body.len() >= 2).then(|| format!("#{body}"))
+    (body.chars().count() >= 2).then(|| format!("#{body}"))
+}
+
+/// A letter of the Latin script (Latin-1 Supplement, Extended-A and -B, Extended Additional).
+fn is_latin(c: char) -> bool {
+    c.is_alphabetic() && matches!(u32::from(c), 0x00C0..=0x024F | 0x1E00..=0x1EFF)
 }
 
 /// Appends tags that are not there yet, up to `max` in all.

@@ -627,10 +627,10 @@ fn check_tags(tags: &[String], range: std::ops::RangeInclusive<usize>) -> anyhow
     for tag in tags {
         let body = tag.strip_prefix('#').context("no #")?;
         ensure!(
-            body.len() >= 2
+            body.chars().count() >= 2
                 && body
                     .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
+                    .all(|c| c.is_alphanumeric() && !c.is_uppercase()),
             "bad hashtag {tag}"
         );
     }
@@ -902,7 +902,13 @@ fn helpers_behave() {
         hashtag("ciencia ficción").as_deref(),
         Some("#cienciaficcion")
     );
+    assert_eq!(hashtag("Łódź"), Some("#lodz".to_owned()));
+    assert_eq!(hashtag("Nguyễn Trãi"), Some("#nguyentrai".to_owned()));
+    assert_eq!(hashtag("Москва"), Some("#москва".to_owned()));
+    assert_eq!(hashtag("東京タワー"), Some("#東京タワー".to_owned()));
+    assert_eq!(hashtag("Αθήνα!"), Some("#αθήνα".to_owned()));
     assert_eq!(hashtag("!"), None);
+    assert_eq!(hashtag("é"), None);
     assert!(truncate_chars("one two three four", 10).chars().count() <= 10);
     let (caption, tags) = fit_caption(
         &"word ".repeat(60),
