@@ -3,7 +3,7 @@
 use std::fmt;
 
 use axum::{
-    extract::rejection::{JsonRejection, PathRejection, QueryRejection},
+    extract::rejection::{PathRejection, QueryRejection},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -53,6 +53,18 @@ impl ApiError {
     }
 
     /// 422 naming the field that failed validation.
+    /// 422 `validation_failed` with `detail` as given, naming `field`.
+    pub fn invalid_field(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                detail,
+            )
+        }
+    }
+
     pub fn validation(field: impl Into<String>, reason: impl fmt::Display) -> Self {
         let field = field.into();
         Self {
@@ -100,6 +112,11 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         self.code
+    }
+
+    /// The request field a validation error is about.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
     }
 }
 
@@ -151,58 +168,6 @@ impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> Self {
         Self::internal(error)
     }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        match rejection {
-            JsonRejection::JsonDataError(e) => {
-                // serde_path_to_error puts the failing path before the first ':'.
-                let text = e.body_text();
-                let reason = text
-                    .strip_prefix("Failed to deserialize the JSON body into the target type: ")
-                    .unwrap_or(&text)
-                    .to_owned();
-                let field = field_of(&reason);
-                Self {
-                    field: Some(field),
-                    ..Self::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "validation_failed",
-                        reason,
-                    )
-                }
-            }
-            JsonRejection::JsonSyntaxError(e) => {
-                Self::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text())
-            }
-            JsonRejection::MissingJsonContentType(_) => Self::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "expected `Content-Type: application/json`",
-            ),
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "request body too large",
-            ),
-            other => Self::bad_request(other.body_text()),
-        }
-    }
-}
-
-/// The field a serde error is about: its path, or the field it names as missing.
-fn field_of(reason: &str) -> String {
-    let path = reason.split(':').next().unwrap_or("").trim();
-    // A path starting at an index means the body itself is a list, not an object.
-    if !path.is_empty() && !path.contains(' ') && path != "." && !path.starts_with('[') {
-        return path.to_owned();
-    }
-    reason
-        .split_once("missing field `")
-        .and_then(|(_, rest)| rest.split_once('`'))
-        .map(|(name, _)| name.to_owned())
-        .unwrap_or_else(|| "body".to_owned())
 }
 
 impl From<QueryRejection> for ApiError {
