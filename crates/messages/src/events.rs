@@ -141,8 +141,9 @@ pub async fn emit<E: Message>(
 }
 
 /// How a moderation round ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Verdict {
     Pass,
     Fail,
@@ -151,11 +152,7 @@ pub enum Verdict {
 
 impl Verdict {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "fail",
-            Verdict::Review => "review",
-        }
+        self.into()
     }
 }
 
@@ -190,8 +187,9 @@ impl Message for ModerationCompleted {
 }
 
 /// What a reviewer decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum ReviewDecision {
     Approved,
     Rejected,
@@ -199,10 +197,7 @@ pub enum ReviewDecision {
 
 impl ReviewDecision {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ReviewDecision::Approved => "approved",
-            ReviewDecision::Rejected => "rejected",
-        }
+        self.into()
     }
 }
 
@@ -220,4 +215,26 @@ pub struct ReviewDecided {
 impl Message for ReviewDecided {
     const KIND: &'static str = "review.decided";
     const STREAM: &'static str = EVENTS;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_and_decision_names_are_their_wire_names() {
+        for verdict in [Verdict::Pass, Verdict::Fail, Verdict::Review] {
+            assert_eq!(
+                serde_json::to_value(verdict).ok(),
+                Some(serde_json::json!(verdict.as_str()))
+            );
+        }
+        for decision in [ReviewDecision::Approved, ReviewDecision::Rejected] {
+            assert_eq!(
+                serde_json::to_value(decision).ok(),
+                Some(serde_json::json!(decision.as_str()))
+            );
+        }
+        assert_eq!(Verdict::Review.as_str(), "review");
+    }
 }

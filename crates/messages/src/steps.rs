@@ -3,8 +3,21 @@
 use serde::{Deserialize, Serialize};
 
 /// A step of a run's DAG, in the order users see them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Step {
     Story,
     Speech,
@@ -25,24 +38,11 @@ impl Step {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Story => "story",
-            Step::Speech => "speech",
-            Step::Images => "images",
-            Step::Music => "music",
-            Step::Moderation => "moderation",
-            Step::Video => "video",
-        }
+        self.into()
     }
 
     pub fn parse(name: &str) -> Option<Step> {
-        Step::ALL.into_iter().find(|step| step.as_str() == name)
-    }
-}
-
-impl std::fmt::Display for Step {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        name.parse().ok()
     }
 }
 
