@@ -339,6 +339,16 @@ impl Principal {
         }
     }
 
+    /// Refuses (403) a caller that is not an admin or service asking about another tenant.
+    pub fn require_tenant(&self, tenant: &str) -> Result<(), ApiError> {
+        match self.tenant_scope() {
+            Some(own) if own != tenant => Err(ApiError::forbidden(format!(
+                "tenant `{own}` cannot read tenant `{tenant}`"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// The tenant new work is attributed to.
     pub fn tenant(&self) -> &str {
         self.0.tenant.as_deref().unwrap_or("default")

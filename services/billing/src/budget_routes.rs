@@ -95,7 +95,7 @@ pub async fn admission(
     Path(tenant): Path<String>,
 ) -> ApiResult<Json<Admission>> {
     principal.require(Role::Viewer)?;
-    crate::plans::own_tenant(&principal, &tenant)?;
+    principal.require_tenant(&tenant)?;
     budgets::admit(&state.db, &tenant).await?;
     Ok(Json(Admission {
         tenant,

@@ -47,16 +47,6 @@ pub struct TenantPlan {
     pub plan: String,
 }
 
-/// Refuses a non-admin caller asking about another tenant.
-pub(crate) fn own_tenant(principal: &Principal, tenant: &str) -> Result<(), ApiError> {
-    match principal.tenant_scope() {
-        Some(own) if own != tenant => Err(ApiError::forbidden(format!(
-            "tenant `{own}` cannot read tenant `{tenant}`"
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// Every plan, cheapest first.
 #[utoipa::path(get, path = "/v1/billing/plans", operation_id = "list_plans", security(("bearer" = [])),
     responses((status = 200, body = Vec<Plan>), (status = 401, body = shared::error::ErrorBody)))]
@@ -121,7 +111,7 @@ pub async fn tenant_plan(
     Path(tenant): Path<String>,
 ) -> ApiResult<Json<TenantPlan>> {
     principal.require(Role::Viewer)?;
-    own_tenant(&principal, &tenant)?;
+    principal.require_tenant(&tenant)?;
     let plan: Option<String> =
         sqlx::query_scalar("SELECT plan FROM billing.tenant_plans WHERE tenant = $1")
             .bind(&tenant)
@@ -177,7 +167,7 @@ pub async fn tenant_quota(
     Path(tenant): Path<String>,
 ) -> ApiResult<Json<QuotaStatus>> {
     principal.require(Role::Viewer)?;
-    own_tenant(&principal, &tenant)?;
+    principal.require_tenant(&tenant)?;
     let mut conn = state.db.acquire().await?;
     Ok(Json(quota::status(&mut conn, &tenant).await?))
 }
@@ -201,7 +191,7 @@ pub async fn notifications(
     Path(tenant): Path<String>,
 ) -> ApiResult<Json<Vec<Notification>>> {
     principal.require(Role::Viewer)?;
-    own_tenant(&principal, &tenant)?;
+    principal.require_tenant(&tenant)?;
     let rows = sqlx::query_as::<_, Notification>(
         "SELECT id, tenant, kind, detail, created_at FROM billing.notifications
          WHERE tenant = $1 ORDER BY created_at DESC, id DESC LIMIT 200",
