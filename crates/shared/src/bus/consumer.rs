@@ -15,8 +15,13 @@ use tracing::Instrument as _;
 
 use super::{decode, BatchHandler, Bus, Delivery, Handler, RedisConnection, ENVELOPE_FIELD};
 
-/// Moves an entry to the dead-letter stream and acks it, atomically.
+/// Moves an entry to the dead-letter stream and acks it, atomically; an entry no longer pending
+/// (acked or moved meanwhile, say by a reclaim racing this consumer's own verdict) is left alone,
+/// so it is never dead-lettered twice.
 const DEAD_LETTER: &str = r"
+if #redis.call('XPENDING', KEYS[1], ARGV[3], ARGV[1], ARGV[1], 1) == 0 then
+  return 0
+end
 redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[2], 'origin_id', ARGV[1], 'deliveries', ARGV[4], 'error', ARGV[5])
 redis.call('XACK', KEYS[1], ARGV[3], ARGV[1])
 redis.call('XDEL', KEYS[1], ARGV[1])
@@ -216,9 +221,9 @@ impl Consumer {
         let config = self.bus.config().clone();
         let key = self.bus.stream_key(&self.stream);
         let block = Duration::from_millis(config.block_ms);
-        let mut conn = loop {
+        let (mut conn, handling) = loop {
             match self.prepare(block).await {
-                Ok(conn) => break conn,
+                Ok(connections) => break connections,
                 Err(error) => {
                     tracing::warn!(stream = %self.stream, error = format!("{error:#}"), "bus consumer cannot start; retrying");
                     tokio::select! {
@@ -250,7 +255,7 @@ impl Consumer {
             };
             match batch {
                 // Run to completion even when shutdown arrives mid-batch: that is the drain.
-                Ok(batch) => dispatch.dispatch(&this, &conn, &key, batch).await,
+                Ok(batch) => dispatch.dispatch(&this, &handling, &key, batch).await,
                 // Redis lost its data (restarted without persistence, flushed): end this run so
                 // the supervisor starts a fresh one, which creates the group again.
                 Err(error) if group_missing(&error) => {
@@ -275,20 +280,19 @@ impl Consumer {
         Ok(())
     }
 
-    async fn prepare(&self, block: Duration) -> anyhow::Result<RedisConnection> {
-        // A dedicated connection: a blocking read would stall every other command on a shared one.
-        let mut conn = self
-            .bus
-            .inner
-            .client
-            .connect(block + Duration::from_secs(5))
-            .await?;
-        let created: redis::RedisResult<()> = conn
+    /// Two connections of this consumer's own: one for its blocking reads, which would stall every
+    /// other command on a shared one, and one for handling (acks, claims, dead letters), so an ack
+    /// never waits behind a blocked read and lands before the entry looks idle to a reclaim.
+    async fn prepare(&self, block: Duration) -> anyhow::Result<(RedisConnection, RedisConnection)> {
+        let client = &self.bus.inner.client;
+        let mut reading = client.connect(block + Duration::from_secs(5)).await?;
+        let handling = client.connect(Duration::from_secs(5)).await?;
+        let created: redis::RedisResult<()> = reading
             .xgroup_create_mkstream(self.bus.stream_key(&self.stream), &self.group, "0")
             .await;
         match created {
             Err(e) if e.code() != Some("BUSYGROUP") => Err(e.into()),
-            _ => Ok(conn),
+            _ => Ok((reading, handling)),
         }
     }
 
@@ -334,11 +338,11 @@ impl Consumer {
             let pending: StreamPendingCountReply = conn
                 .xpending_count(key, &self.group, &entry.id, &entry.id, 1)
                 .await?;
-            let deliveries = pending
-                .ids
-                .first()
-                .map(|p| p.times_delivered as u64)
-                .unwrap_or(1);
+            // Acked or dead-lettered between the claim and this check (its handler finished just
+            // as it turned idle): done with, not a first delivery.
+            let Some(deliveries) = pending.ids.first().map(|p| p.times_delivered as u64) else {
+                continue;
+            };
             tracing::info!(stream = %self.stream, entry = %entry.id, deliveries, "reclaimed idle entry");
             claimed.push((entry, deliveries));
         }
@@ -487,6 +491,9 @@ impl Consumer {
             .invoke_async(conn)
             .await;
         match moved {
+            Ok(0) => {
+                tracing::info!(stream = %self.stream, entry = entry_id, "entry no longer pending; not dead-lettered again")
+            }
             Ok(_) => {
                 tracing::error!(stream = %self.stream, entry = entry_id, deliveries, error, "entry moved to the dead-letter stream")
             }
