@@ -53,6 +53,19 @@ pub fn isolated_settings(
     Settings::with_overrides(&overrides)
 }
 
+/// A pool on a new, migrated database of its own (dropped with the test's Postgres cluster, like
+/// every test database).
+pub async fn fresh_database() -> anyhow::Result<sqlx::PgPool> {
+    let url = format!(
+        "{}/reelforge_test_{}",
+        server_url(),
+        Uuid::new_v4().simple()
+    );
+    let pool = crate::db::connect(&url).await?;
+    crate::db::migrate(&pool).await?;
+    Ok(pool)
+}
+
 /// A running fleet of some services, reachable at `base_url`.
 pub struct TestApp {
     pub base_url: String,

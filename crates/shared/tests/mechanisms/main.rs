@@ -9,6 +9,7 @@ mod rate_limit;
 mod s3;
 
 use anyhow::Context as _;
+pub use shared::testing::fresh_database;
 use shared::{bus::Bus, config::BusConfig};
 
 /// A bus under a fresh random prefix, retrying fast so tests stay short.
@@ -57,15 +58,6 @@ macro_rules! on_redis_and_cluster {
             }
         }
     };
-}
-
-/// A pool on a new, migrated database of its own.
-pub async fn fresh_database() -> anyhow::Result<sqlx::PgPool> {
-    let dir = tempfile::tempdir()?;
-    let settings = shared::testing::isolated_settings(dir.path(), &[])?;
-    let pool = shared::db::connect(settings.config.database_url.expose()).await?;
-    shared::db::migrate(&pool).await?;
-    Ok(pool)
 }
 
 /// Polls `check` every 50 ms until it holds or `seconds` pass.

@@ -9,9 +9,10 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::pipeline::{
-    dispatch, dispatch_story, dispatch_video, record, reset_steps, step_state, succeed_step,
-    Limits, LockedRun,
+use super::{
+    jobs::{dispatch_story, dispatch_video},
+    steps::{dispatch, record, reset_steps, step_state, succeed_step, LockedRun},
+    Limits,
 };
 
 pub(crate) async fn on_moderation(

@@ -1,0 +1,32 @@
+//! The orchestrator's workers: the consumer applying facts from the `events` stream to their runs,
+//! and the watchdog timing out overdue steps and sending due retries.
+
+use std::time::Duration;
+
+use shared::bus::{Delivery, Handler};
+
+use crate::{pipeline, AppState};
+
+/// Applies every fact on the `events` stream to its run.
+pub(crate) struct EventHandler(pub(crate) AppState);
+
+impl Handler for EventHandler {
+    async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
+        pipeline::apply(&self.0.db, &self.0.config.limits, &delivery.envelope).await
+    }
+}
+
+/// Times out overdue steps and sends retries whose backoff elapsed, once a second.
+pub(crate) async fn watchdog(state: AppState) -> anyhow::Result<()> {
+    let mut interval = tokio::time::interval(Duration::from_secs(1));
+    while !state.shutdown.is_cancelled() {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => break,
+            _ = interval.tick() => {}
+        }
+        if let Err(error) = pipeline::tick(&state.db, &state.config.limits).await {
+            tracing::warn!(error = format!("{error:#}"), "watchdog tick failed");
+        }
+    }
+    Ok(())
+}
