@@ -1,6 +1,6 @@
 //! analytics service: platform metrics per publication, reports and insights.
 
-mod snapshots;
+mod routes;
 
 use std::sync::Arc;
 
@@ -30,12 +30,12 @@ impl Service for AnalyticsService {
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
         Ok(Router::new()
-            .route("/v1/analytics/snapshots", get(snapshots::list))
-            .route("/v1/analytics/snapshots/{id}", get(snapshots::get))
+            .route("/v1/analytics/snapshots", get(routes::list))
+            .route("/v1/analytics/snapshots/{id}", get(routes::get))
             .with_state(ctx.db.clone()))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        snapshots::ApiDoc::openapi()
+        routes::ApiDoc::openapi()
     }
 }

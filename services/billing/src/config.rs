@@ -1,6 +1,8 @@
 //! `[services.billing]` configuration: ingestion batch size, alert thresholds, reservation leases.
 
+use providers::{config::ProvidersConfig, pricing::PriceTable};
 use serde::Deserialize;
+use shared::Context;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -59,4 +61,18 @@ impl BillingConfig {
         );
         Ok(())
     }
+}
+
+/// `[services.billing]`, validated.
+pub(crate) fn settings(ctx: &Context) -> anyhow::Result<BillingConfig> {
+    let config: BillingConfig = ctx.settings.service("billing")?;
+    config.validate()?;
+    Ok(config)
+}
+
+/// The price table the provider layer bills with (its `providers.prices_file` when set).
+pub(crate) fn prices(ctx: &Context) -> anyhow::Result<PriceTable> {
+    ctx.settings
+        .section::<ProvidersConfig>("providers")?
+        .price_table()
 }

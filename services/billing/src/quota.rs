@@ -1,11 +1,16 @@
-//! Monthly cost quotas: a tenant's plan (starter when none is set), its spend this month, and the
-//! notifications when spend crosses 80 %, 95 % and 100 % of the quota (stored and emitted as events).
+//! Monthly cost quotas: a tenant's plan (starter when none is set), its spend this month, the
+//! notifications when spend crosses 80 %, 95 % and 100 % of the quota (stored and emitted as events),
+//! and the plans' request limits published for the shared rate-limit layer.
 
 use axum::http::StatusCode;
 use chrono::{Datelike as _, NaiveDate, Utc};
+use redis::AsyncCommands as _;
 use serde::Serialize;
-use shared::{bus::Envelope, outbox, ApiError};
-use sqlx::PgConnection;
+use shared::{
+    bus::{Bus, Envelope},
+    outbox, rate_limit, ApiError,
+};
+use sqlx::{PgConnection, PgPool};
 use utoipa::ToSchema;
 
 /// The plan of a tenant without one.
@@ -149,4 +154,25 @@ pub async fn store(
         outbox::enqueue(tx, "billing", "events", &envelope).await?;
     }
     Ok(inserted)
+}
+
+/// Writes every tenant's requests per minute (and the default plan's, for tenants without one) to
+/// the hash the shared rate-limit layer reads.
+pub async fn publish_limits(db: &PgPool, bus: &Bus) -> anyhow::Result<()> {
+    let rows: Vec<(String, i32)> = sqlx::query_as(
+        "SELECT t.tenant, p.requests_per_minute FROM billing.tenant_plans t JOIN billing.plans p ON p.name = t.plan
+         UNION ALL SELECT $2, requests_per_minute FROM billing.plans WHERE name = $1",
+    )
+    .bind(DEFAULT_PLAN)
+    .bind(rate_limit::DEFAULT_LIMIT_FIELD)
+    .fetch_all(db)
+    .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut conn = bus.redis().await?;
+    let () = conn
+        .hset_multiple(rate_limit::limits_key(bus), &rows)
+        .await?;
+    Ok(())
 }

@@ -1,6 +1,6 @@
 //! distribution service: platform accounts, uploads through official APIs, publication records.
 
-mod listings;
+mod routes;
 
 use std::sync::Arc;
 
@@ -33,12 +33,12 @@ impl Service for DistributionService {
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
         Ok(Router::new()
-            .route("/v1/publications", get(listings::publications))
-            .route("/v1/accounts", get(listings::accounts))
+            .route("/v1/publications", get(routes::publications))
+            .route("/v1/accounts", get(routes::accounts))
             .with_state(ctx.db.clone()))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        listings::ApiDoc::openapi()
+        routes::ApiDoc::openapi()
     }
 }

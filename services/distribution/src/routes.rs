@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shared::{
-    auth::{Principal, Role},
+    auth::Principal,
     extract::{Json, Query},
     openapi::BearerAuth,
-    page::{Page, PageQuery},
+    page::{Page, PageQuery, TenantTable},
     ApiResult,
 };
 use sqlx::PgPool;
@@ -37,6 +37,20 @@ pub struct Publication {
     pub created_at: DateTime<Utc>,
 }
 
+const ACCOUNTS: TenantTable = TenantTable {
+    table: "distribution.accounts",
+    columns: "id, tenant, platform, display_name, created_at",
+    newest_first_by: "created_at",
+    noun: "account",
+};
+
+const PUBLICATIONS: TenantTable = TenantTable {
+    table: "distribution.publications",
+    columns: "id, tenant, run_id, account_id, platform, state, platform_post_id, scheduled_at, published_at, created_at",
+    newest_first_by: "created_at",
+    noun: "publication",
+};
+
 /// Lists connected accounts; non-admins see only their tenant's.
 #[utoipa::path(get, path = "/v1/accounts", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Account>), (status = 401, body = shared::error::ErrorBody)))]
@@ -45,18 +59,7 @@ pub async fn accounts(
     db: axum::extract::State<PgPool>,
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<Page<Account>>> {
-    principal.require(Role::Viewer)?;
-    let (limit, offset) = page.bounds()?;
-    let rows = sqlx::query_as::<_, Account>(
-        "SELECT id, tenant, platform, display_name, created_at FROM distribution.accounts
-         WHERE ($1::text IS NULL OR tenant = $1) ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
-    )
-    .bind(principal.tenant_scope())
-    .bind(limit + 1)
-    .bind(offset)
-    .fetch_all(&*db)
-    .await?;
-    Ok(Json(Page::from_overfetch(rows, limit, offset)))
+    Ok(Json(ACCOUNTS.page(&db, &principal, &page).await?))
 }
 
 /// Lists publications, newest first; non-admins see only their tenant's.
@@ -67,19 +70,7 @@ pub async fn publications(
     db: axum::extract::State<PgPool>,
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<Page<Publication>>> {
-    principal.require(Role::Viewer)?;
-    let (limit, offset) = page.bounds()?;
-    let rows = sqlx::query_as::<_, Publication>(
-        "SELECT id, tenant, run_id, account_id, platform, state, platform_post_id, scheduled_at, published_at, created_at
-         FROM distribution.publications WHERE ($1::text IS NULL OR tenant = $1)
-         ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
-    )
-    .bind(principal.tenant_scope())
-    .bind(limit + 1)
-    .bind(offset)
-    .fetch_all(&*db)
-    .await?;
-    Ok(Json(Page::from_overfetch(rows, limit, offset)))
+    Ok(Json(PUBLICATIONS.page(&db, &principal, &page).await?))
 }
 
 #[derive(utoipa::OpenApi)]

@@ -1,8 +1,9 @@
 //! image service: one image per scene, plus thumbnail base art.
 
-mod images;
+mod config;
 pub mod painting;
 pub mod render;
+mod routes;
 mod worker;
 
 use std::sync::Arc;
@@ -12,21 +13,7 @@ use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Imag
 use shared::{privacy::TenantData, Context, Service, Worker};
 use utoipa::OpenApi as _;
 
-/// `[services.image]` configuration.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(default)]
-pub struct ImageConfig {
-    /// Converts providers' images to the pipeline's square PNG.
-    pub ffmpeg_path: String,
-}
-
-impl Default for ImageConfig {
-    fn default() -> Self {
-        Self {
-            ffmpeg_path: "ffmpeg".to_owned(),
-        }
-    }
-}
+pub use config::ImageConfig;
 
 /// The image service as a fleet member.
 #[derive(Default)]
@@ -72,8 +59,8 @@ impl Service for ImageService {
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
         Ok(Router::new()
-            .route("/v1/images", get(images::list))
-            .route("/v1/images/{id}", get(images::get))
+            .route("/v1/images", get(routes::list))
+            .route("/v1/images/{id}", get(routes::get))
             .with_state(ctx.db.clone())
             .merge(providers::admin::router(
                 self.prefix(),
@@ -82,7 +69,7 @@ impl Service for ImageService {
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        let mut document = images::ApiDoc::openapi();
+        let mut document = routes::ApiDoc::openapi();
         document.merge(providers::admin::openapi(self.prefix()));
         document
     }

@@ -2,13 +2,13 @@
 
 pub mod audio_check;
 pub mod classifier;
-mod decisions;
+mod config;
 pub mod image_check;
-mod reviews;
+mod routes;
 pub mod text_check;
 mod worker;
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     routing::{get, post},
@@ -16,56 +16,9 @@ use axum::{
 };
 use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Moderation};
 use shared::{privacy::TenantData, Context, Service, Worker};
-use text_check::{Category, Severity};
 use utoipa::OpenApi as _;
 
-/// `[services.moderation]` configuration: lexicons and the thresholds of every rule.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(default)]
-pub struct ModerationConfig {
-    /// Findings at or above this severity fail the text.
-    pub block_at: Severity,
-    /// Use the built-in lexicon (categories in `lexicon` are added to it, replacing same-named ones).
-    pub builtin_lexicon: bool,
-    pub lexicon: BTreeMap<String, Category>,
-    pub min_image_side: u32,
-    /// Below this luma standard deviation an image counts as blank.
-    pub min_image_contrast: f64,
-    /// Perceptual hashes this close (in bits) mark two scenes as near-duplicates.
-    pub near_duplicate_bits: u32,
-    pub min_audio_rms_dbfs: f64,
-    pub max_clipped_ratio: f64,
-    pub max_narration_silence_ms: u64,
-}
-
-impl Default for ModerationConfig {
-    fn default() -> Self {
-        Self {
-            block_at: Severity::Medium,
-            builtin_lexicon: true,
-            lexicon: BTreeMap::new(),
-            min_image_side: 1024,
-            min_image_contrast: 6.0,
-            near_duplicate_bits: 4,
-            min_audio_rms_dbfs: -45.0,
-            max_clipped_ratio: 0.001,
-            max_narration_silence_ms: 3000,
-        }
-    }
-}
-
-impl ModerationConfig {
-    /// The effective lexicon: built-in categories overlaid with configured ones.
-    pub fn lexicon(&self) -> BTreeMap<String, Category> {
-        let mut lexicon = if self.builtin_lexicon {
-            text_check::default_lexicon()
-        } else {
-            BTreeMap::new()
-        };
-        lexicon.extend(self.lexicon.clone());
-        lexicon
-    }
-}
+pub use config::ModerationConfig;
 
 /// The moderation service as a fleet member.
 #[derive(Default)]
@@ -121,14 +74,17 @@ impl Service for ModerationService {
         let config: ModerationConfig = ctx.settings.service("moderation")?;
         let chain = self.classifier(ctx, &config)?;
         Ok(Router::new()
-            .route("/v1/moderation/decisions", get(decisions::list))
-            .route("/v1/moderation/decisions/{id}", get(decisions::get))
-            .route("/v1/moderation/reviews", get(reviews::list))
+            .route("/v1/moderation/decisions", get(routes::decisions::list))
+            .route("/v1/moderation/decisions/{id}", get(routes::decisions::get))
+            .route("/v1/moderation/reviews", get(routes::reviews::list))
             .route(
                 "/v1/moderation/reviews/{id}/approve",
-                post(reviews::approve),
+                post(routes::reviews::approve),
             )
-            .route("/v1/moderation/reviews/{id}/reject", post(reviews::reject))
+            .route(
+                "/v1/moderation/reviews/{id}/reject",
+                post(routes::reviews::reject),
+            )
             .with_state(ctx.db.clone())
             .merge(providers::admin::router(
                 self.prefix(),
@@ -137,8 +93,8 @@ impl Service for ModerationService {
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        let mut document = decisions::ApiDoc::openapi();
-        document.merge(reviews::ApiDoc::openapi());
+        let mut document = routes::decisions::ApiDoc::openapi();
+        document.merge(routes::reviews::ApiDoc::openapi());
         document.merge(providers::admin::openapi(self.prefix()));
         document
     }

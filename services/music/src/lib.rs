@@ -1,9 +1,9 @@
 //! music service: background tracks fitted to length and mood, with licence records.
 
+mod config;
+mod routes;
 pub mod scoring;
 mod synth;
-mod tracks;
-
 mod worker;
 
 use std::sync::Arc;
@@ -12,6 +12,8 @@ use axum::{routing::get, Router};
 use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Music};
 use shared::{privacy::TenantData, Context, Service, Worker};
 use utoipa::OpenApi as _;
+
+pub use config::MusicConfig;
 
 /// The music service as a fleet member.
 #[derive(Default)]
@@ -22,22 +24,6 @@ pub struct MusicService {
 
 pub fn service() -> Arc<dyn Service> {
     Arc::new(MusicService::default())
-}
-
-/// `[services.music]` configuration.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(default)]
-pub struct MusicConfig {
-    /// Fits providers' tracks to the narration's length.
-    pub ffmpeg_path: String,
-}
-
-impl Default for MusicConfig {
-    fn default() -> Self {
-        Self {
-            ffmpeg_path: "ffmpeg".to_owned(),
-        }
-    }
 }
 
 impl MusicService {
@@ -74,8 +60,8 @@ impl Service for MusicService {
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
         Ok(Router::new()
-            .route("/v1/music", get(tracks::list))
-            .route("/v1/music/{id}", get(tracks::get))
+            .route("/v1/music", get(routes::list))
+            .route("/v1/music/{id}", get(routes::get))
             .with_state(ctx.db.clone())
             .merge(providers::admin::router(
                 self.prefix(),
@@ -84,7 +70,7 @@ impl Service for MusicService {
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        let mut document = tracks::ApiDoc::openapi();
+        let mut document = routes::ApiDoc::openapi();
         document.merge(providers::admin::openapi(self.prefix()));
         document
     }

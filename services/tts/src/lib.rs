@@ -1,6 +1,7 @@
 //! tts service: narration audio with word and sentence timings.
 
-mod narrations;
+mod config;
+mod routes;
 pub mod speech;
 mod worker;
 
@@ -11,25 +12,7 @@ use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Spee
 use shared::{health::Check, jobs::program_check, privacy::TenantData, Context, Service, Worker};
 use utoipa::OpenApi as _;
 
-/// `[services.tts]` configuration.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(default)]
-pub struct TtsConfig {
-    pub espeak_path: String,
-    pub ffmpeg_path: String,
-    /// Speaking rate of the offline voice.
-    pub words_per_minute: u32,
-}
-
-impl Default for TtsConfig {
-    fn default() -> Self {
-        Self {
-            espeak_path: "espeak-ng".to_owned(),
-            ffmpeg_path: "ffmpeg".to_owned(),
-            words_per_minute: 165,
-        }
-    }
-}
+pub use config::TtsConfig;
 
 /// The tts service as a fleet member.
 #[derive(Default)]
@@ -79,8 +62,8 @@ impl Service for TtsService {
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
         Ok(Router::new()
-            .route("/v1/speech", get(narrations::list))
-            .route("/v1/speech/{id}", get(narrations::get))
+            .route("/v1/speech", get(routes::list))
+            .route("/v1/speech/{id}", get(routes::get))
             .with_state(ctx.db.clone())
             .merge(providers::admin::router(
                 self.prefix(),
@@ -89,7 +72,7 @@ impl Service for TtsService {
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        let mut document = narrations::ApiDoc::openapi();
+        let mut document = routes::ApiDoc::openapi();
         document.merge(providers::admin::openapi(self.prefix()));
         document
     }

@@ -1,11 +1,12 @@
 //! video service: FFmpeg assembly into every aspect ratio, captions, thumbnails and output checks.
 
 pub mod captions;
+mod config;
 pub mod ffmpeg;
 pub mod formats;
 mod media;
-mod renders;
 pub mod retention;
+mod routes;
 mod worker;
 
 use std::sync::Arc;
@@ -17,28 +18,7 @@ use shared::{
 };
 use utoipa::OpenApi as _;
 
-/// `[services.video]` configuration.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(default)]
-pub struct VideoConfig {
-    pub ffmpeg_path: String,
-    pub ffprobe_path: String,
-    /// Rendered media older than this many days is deleted; unset keeps it forever.
-    pub retention_days: Option<u32>,
-    /// How often the retention pass runs.
-    pub retention_interval_secs: u64,
-}
-
-impl Default for VideoConfig {
-    fn default() -> Self {
-        Self {
-            ffmpeg_path: "ffmpeg".to_owned(),
-            ffprobe_path: "ffprobe".to_owned(),
-            retention_days: None,
-            retention_interval_secs: 3600,
-        }
-    }
-}
+pub use config::VideoConfig;
 
 /// The video service as a fleet member.
 pub struct VideoService;
@@ -74,8 +54,8 @@ impl Service for VideoService {
             store: ctx.store.clone(),
         };
         Ok(Router::new()
-            .route("/v1/videos", get(renders::list))
-            .route("/v1/videos/{id}", get(renders::get))
+            .route("/v1/videos", get(routes::list))
+            .route("/v1/videos/{id}", get(routes::get))
             .with_state(ctx.db.clone())
             .merge(
                 Router::new()
@@ -85,7 +65,7 @@ impl Service for VideoService {
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        let mut document = renders::ApiDoc::openapi();
+        let mut document = routes::ApiDoc::openapi();
         document.merge(MediaDoc::openapi());
         document
     }

@@ -2,14 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use shared::{
-    auth::{Principal, Role},
-    extract::{Json, Path, Query},
-    openapi::BearerAuth,
-    page::{Page, PageQuery},
-    ApiError, ApiResult,
-};
-use sqlx::PgPool;
+use shared::page::TenantTable;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -27,55 +20,18 @@ pub struct Render {
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str =
-    "id, run_id, tenant, format, width, height, duration_ms, media_key, state, created_at";
+const TABLE: TenantTable = TenantTable {
+    table: "video.renders",
+    columns: "id, run_id, tenant, format, width, height, duration_ms, media_key, state, created_at",
+    newest_first_by: "created_at",
+    noun: "render",
+};
 
-/// Lists renders, newest first; non-admins see only their tenant's.
-#[utoipa::path(get, path = "/v1/videos", params(PageQuery), security(("bearer" = [])),
-    responses((status = 200, body = Page<Render>), (status = 401, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
-pub async fn list(
-    principal: Principal,
-    db: axum::extract::State<PgPool>,
-    Query(page): Query<PageQuery>,
-) -> ApiResult<Json<Page<Render>>> {
-    principal.require(Role::Viewer)?;
-    let (limit, offset) = page.bounds()?;
-    let rows = sqlx::query_as::<_, Render>(&format!(
-        "SELECT {COLUMNS} FROM video.renders WHERE ($1::text IS NULL OR tenant = $1) ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
-    ))
-    .bind(principal.tenant_scope())
-    .bind(limit + 1)
-    .bind(offset)
-    .fetch_all(&*db)
-    .await?;
-    Ok(Json(Page::from_overfetch(rows, limit, offset)))
+shared::tenant_table_routes! {
+    row: Render,
+    table: TABLE,
+    list: "/v1/videos",
+    get: "/v1/videos/{id}",
+    title: "reelforge video",
+    description: "video service: FFmpeg assembly into every aspect ratio, captions, thumbnails and output checks.",
 }
-
-/// One render by id.
-#[utoipa::path(get, path = "/v1/videos/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Render), (status = 404, body = shared::error::ErrorBody)))]
-pub async fn get(
-    principal: Principal,
-    db: axum::extract::State<PgPool>,
-    Path(id): Path<Uuid>,
-) -> ApiResult<Json<Render>> {
-    principal.require(Role::Viewer)?;
-    sqlx::query_as::<_, Render>(&format!(
-        "SELECT {COLUMNS} FROM video.renders WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"
-    ))
-    .bind(id)
-    .bind(principal.tenant_scope())
-    .fetch_optional(&*db)
-    .await?
-    .map(Json)
-    .ok_or_else(|| ApiError::not_found(format!("render {id} not found")))
-}
-
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    info(title = "reelforge video", description = "video service: FFmpeg assembly into every aspect ratio, captions, thumbnails and output checks."),
-    paths(list, get),
-    components(schemas(Render, shared::error::ErrorBody)),
-    modifiers(&BearerAuth)
-)]
-pub struct ApiDoc;

@@ -1,15 +1,14 @@
-//! Plans (data, editable by admins), each tenant's plan, its quota standing and notifications, and
-//! the per-tenant request limits published to Redis for the shared rate-limit layer.
+//! Plan routes: plans (data, editable by admins), each tenant's plan, its quota standing and its
+//! notifications.
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use redis::AsyncCommands as _;
 use serde::{Deserialize, Serialize};
 use shared::{
     auth::{Principal, Role},
     bus::Bus,
     extract::{Json, Path},
-    rate_limit, ApiError, ApiResult,
+    ApiError, ApiResult,
 };
 use sqlx::PgPool;
 use utoipa::ToSchema;
@@ -97,7 +96,7 @@ pub async fn update(
     .fetch_optional(&state.db)
     .await?
     .ok_or_else(|| ApiError::not_found(format!("no plan `{name}`")))?;
-    publish_limits(&state).await?;
+    quota::publish_limits(&state.db, &state.bus).await?;
     Ok(Json(plan))
 }
 
@@ -152,7 +151,7 @@ pub async fn set_tenant_plan(
     .bind(&input.plan)
     .execute(&state.db)
     .await?;
-    publish_limits(&state).await?;
+    quota::publish_limits(&state.db, &state.bus).await?;
     let mut conn = state.db.acquire().await?;
     Ok(Json(quota::status(&mut conn, &tenant).await?))
 }
@@ -200,25 +199,4 @@ pub async fn notifications(
     .fetch_all(&state.db)
     .await?;
     Ok(Json(rows))
-}
-
-/// Writes every tenant's requests per minute (and the default plan's, for tenants without one) to
-/// the hash the shared rate-limit layer reads.
-pub async fn publish_limits(state: &PlanState) -> anyhow::Result<()> {
-    let rows: Vec<(String, i32)> = sqlx::query_as(
-        "SELECT t.tenant, p.requests_per_minute FROM billing.tenant_plans t JOIN billing.plans p ON p.name = t.plan
-         UNION ALL SELECT $2, requests_per_minute FROM billing.plans WHERE name = $1",
-    )
-    .bind(DEFAULT_PLAN)
-    .bind(rate_limit::DEFAULT_LIMIT_FIELD)
-    .fetch_all(&state.db)
-    .await?;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut conn = state.bus.redis().await?;
-    let () = conn
-        .hset_multiple(rate_limit::limits_key(&state.bus), &rows)
-        .await?;
-    Ok(())
 }

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use shared::{Context, Worker};
 
-use crate::{budgets, ledger::LedgerWriter, plans};
+use shared::bus::Bus;
+use sqlx::PgPool;
+
+use crate::{budgets, ledger::LedgerWriter, quota};
 
 /// Consumes `usage` in batches of `batch` entries; its depth shows in `/metrics`.
 pub fn ingest(ctx: &Context, writer: LedgerWriter, batch: usize) -> Worker {
@@ -44,18 +47,15 @@ async fn sweep(
 
 /// Publishes the plans' request limits at start and every minute (Redis may have been flushed).
 pub fn publish_limits(ctx: &Context) -> Worker {
-    let state = plans::PlanState {
-        db: ctx.db.clone(),
-        bus: ctx.bus.clone(),
-    };
-    let shutdown = ctx.shutdown.clone();
+    let (db, bus, shutdown) = (ctx.db.clone(), ctx.bus.clone(), ctx.shutdown.clone());
     Worker::new("billing:limits-publisher", move || {
-        keep_limits_published(state.clone(), shutdown.clone())
+        keep_limits_published(db.clone(), bus.clone(), shutdown.clone())
     })
 }
 
 async fn keep_limits_published(
-    state: plans::PlanState,
+    db: PgPool,
+    bus: Bus,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -64,7 +64,7 @@ async fn keep_limits_published(
             () = shutdown.cancelled() => return Ok(()),
             _ = tick.tick() => {}
         }
-        if let Err(error) = plans::publish_limits(&state).await {
+        if let Err(error) = quota::publish_limits(&db, &bus).await {
             tracing::warn!(
                 error = format!("{error:#}"),
                 "could not publish rate limits"
