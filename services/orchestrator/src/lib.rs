@@ -6,6 +6,7 @@ mod limits;
 mod params;
 mod pipeline;
 mod routes;
+mod states;
 mod worker;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use shared::{
 pub use config::{AppState, OrchestratorConfig};
 pub use params::{Catalogue, RunParams, RunRequest};
 pub use pipeline::{Limits, STEPS};
+pub use states::{RunState, StepState};
 
 /// The rows that belong to the tenant's runs (`$1` the tenant).
 const OF_TENANT_RUNS: &str = "run_id IN (SELECT id FROM orchestrator.runs WHERE tenant = $1)";

@@ -17,7 +17,7 @@ use super::{
     steps::{dispatch, fact, record, step_state, LockedRun},
     Limits, STEPS, TAIL_MS,
 };
-use crate::params::RunParams;
+use crate::{params::RunParams, states::StepState};
 
 /// Creates a run with its steps and dispatches the story job, in the caller's transaction.
 pub async fn create_run(
@@ -103,7 +103,7 @@ pub(super) async fn maybe_moderate(
     run_id: Uuid,
     run: &LockedRun,
 ) -> anyhow::Result<()> {
-    let states: Vec<(String, String)> =
+    let states: Vec<(String, StepState)> =
         sqlx::query_as("SELECT name, state FROM orchestrator.steps WHERE run_id = $1")
             .bind(run_id)
             .fetch_all(&mut *tx)
@@ -112,13 +112,12 @@ pub(super) async fn maybe_moderate(
         states
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, s)| s.as_str())
-            .unwrap_or("")
+            .map(|(_, state)| *state)
     };
     let assets_ready = ["speech", "images", "music"]
         .iter()
-        .all(|s| state_of(s) == "succeeded");
-    if !assets_ready || state_of("moderation") != "pending" {
+        .all(|step| state_of(step) == Some(StepState::Succeeded));
+    if !assets_ready || state_of("moderation") != Some(StepState::Pending) {
         return Ok(());
     }
     let (_, rounds_done) = step_state(tx, run_id, "moderation").await?;

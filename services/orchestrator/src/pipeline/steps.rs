@@ -8,7 +8,10 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{Limits, SERVICE};
-use crate::params::RunParams;
+use crate::{
+    params::RunParams,
+    states::{RunState, StepState},
+};
 
 /// Appends to the run's event log (what SSE clients see).
 pub async fn record(
@@ -88,7 +91,7 @@ fn route(step: &str) -> (&'static str, &'static str) {
 /// The run row, locked for the rest of the transaction so one run's events apply one at a time.
 pub(crate) struct LockedRun {
     pub(crate) tenant: String,
-    pub(super) state: String,
+    pub(super) state: RunState,
     pub(crate) params: RunParams,
 }
 
@@ -96,7 +99,7 @@ pub(super) async fn lock_run(
     tx: &mut PgConnection,
     run_id: Uuid,
 ) -> anyhow::Result<Option<LockedRun>> {
-    let row: Option<(String, String, sqlx::types::Json<RunParams>)> = sqlx::query_as(
+    let row: Option<(String, RunState, sqlx::types::Json<RunParams>)> = sqlx::query_as(
         "SELECT tenant, state, params FROM orchestrator.runs WHERE id = $1 FOR UPDATE",
     )
     .bind(run_id)
@@ -113,7 +116,7 @@ pub(crate) async fn step_state(
     tx: &mut PgConnection,
     run_id: Uuid,
     step: &str,
-) -> anyhow::Result<(String, i32)> {
+) -> anyhow::Result<(StepState, i32)> {
     Ok(sqlx::query_as(
         "SELECT state, attempts FROM orchestrator.steps WHERE run_id = $1 AND name = $2",
     )
@@ -278,7 +281,7 @@ pub async fn cancel(pool: &PgPool, run_id: Uuid) -> anyhow::Result<bool> {
     let Some(run) = lock_run(&mut tx, run_id).await? else {
         return Ok(false);
     };
-    if matches!(run.state.as_str(), "succeeded" | "failed" | "cancelled") {
+    if run.state.is_finished() {
         return Ok(false);
     }
     sqlx::query("UPDATE orchestrator.steps SET state = 'cancelled', deadline_at = NULL, retry_at = NULL WHERE run_id = $1 AND state IN ('pending', 'running', 'retrying', 'waiting_review')")

@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 use shared::bus::Envelope;
 use sqlx::PgPool;
 
+use crate::states::{RunState, StepState};
+
 use super::{
     jobs::{dispatch_video, maybe_moderate},
     moderation_round,
@@ -33,7 +35,7 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
     let Some(run) = lock_run(&mut tx, run_id).await? else {
         return Ok(());
     };
-    if matches!(run.state.as_str(), "succeeded" | "failed" | "cancelled") {
+    if run.state.is_finished() {
         return Ok(());
     }
     let body = &envelope.body;
@@ -70,12 +72,16 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
         None => decode(envelope)?,
     };
     let (state, current_attempt) = step_state(&mut tx, run_id, step).await?;
-    let expected_state = if review { "waiting_review" } else { "running" };
+    let expected_state = if review {
+        StepState::WaitingReview
+    } else {
+        StepState::Running
+    };
     if state != expected_state || (!review && attempt != current_attempt) {
         tracing::debug!(kind = %envelope.kind, %state, attempt, current_attempt, "stale event ignored");
         return Ok(());
     }
-    if run.state == "queued" {
+    if run.state == RunState::Queued {
         sqlx::query(
             "UPDATE orchestrator.runs SET state = 'running', updated_at = now() WHERE id = $1",
         )

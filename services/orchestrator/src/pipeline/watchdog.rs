@@ -5,6 +5,8 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::states::StepState;
+
 use super::{
     steps::{dispatch, lock_run, step_failed, step_state},
     Limits,
@@ -12,7 +14,7 @@ use super::{
 
 /// Steps whose deadline passed count as failed attempts; steps whose backoff elapsed are sent again.
 pub async fn tick(pool: &PgPool, limits: &Limits) -> anyhow::Result<()> {
-    let due: Vec<(Uuid, String, String)> = sqlx::query_as(
+    let due: Vec<(Uuid, String, StepState)> = sqlx::query_as(
         "SELECT run_id, name, state FROM orchestrator.steps
          WHERE (state = 'running' AND deadline_at < now()) OR (state = 'retrying' AND retry_at <= now())
          LIMIT 100",
@@ -25,10 +27,10 @@ pub async fn tick(pool: &PgPool, limits: &Limits) -> anyhow::Result<()> {
             continue;
         };
         let (current, _) = step_state(&mut tx, run_id, &step).await?;
-        if current != state || matches!(run.state.as_str(), "succeeded" | "failed" | "cancelled") {
+        if current != state || run.state.is_finished() {
             continue;
         }
-        if state == "running" {
+        if state == StepState::Running {
             let timeout = limits.timeout(&step).as_secs();
             step_failed(
                 &mut tx,

@@ -11,9 +11,13 @@ use shared::{
     page::{Page, PageQuery},
     ApiError, ApiResult,
 };
+use strum::VariantNames as _;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::AppState;
+use crate::{
+    states::{RunState, StepState},
+    AppState,
+};
 use uuid::Uuid;
 
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
@@ -23,7 +27,7 @@ pub struct RunSummary {
     pub topic: String,
     #[schema(value_type = crate::params::RunParams)]
     pub params: sqlx::types::Json<serde_json::Value>,
-    pub state: String,
+    pub state: RunState,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -33,7 +37,7 @@ pub struct RunSummary {
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Step {
     pub name: String,
-    pub state: String,
+    pub state: StepState,
     pub attempts: i32,
     pub cost_micros: i64,
     /// Parts done out of `total` (images count scenes).
@@ -51,15 +55,6 @@ pub struct RunDetail {
     pub steps: Vec<Step>,
 }
 
-const STATES: &[&str] = &[
-    "queued",
-    "running",
-    "waiting_review",
-    "succeeded",
-    "failed",
-    "cancelled",
-];
-
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RunFilter {
     /// Only runs in this state.
@@ -76,14 +71,17 @@ pub async fn list(
     Query(page): Query<PageQuery>,
 ) -> ApiResult<Json<Page<RunSummary>>> {
     principal.require(Role::Viewer)?;
-    if let Some(wanted) = &filter.state {
-        if !STATES.contains(&wanted.as_str()) {
-            return Err(ApiError::validation(
+    let wanted: Option<RunState> = filter
+        .state
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|_| {
+            ApiError::validation(
                 "state",
-                format!("must be one of {}", STATES.join(", ")),
-            ));
-        }
-    }
+                format!("must be one of {}", RunState::VARIANTS.join(", ")),
+            )
+        })?;
     let (limit, offset) = page.bounds()?;
     let rows = sqlx::query_as::<_, RunSummary>(
         "SELECT id, tenant, topic, params, state, error, created_at, updated_at, finished_at FROM orchestrator.runs
@@ -91,7 +89,7 @@ pub async fn list(
          ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
     )
     .bind(principal.tenant_scope())
-    .bind(&filter.state)
+    .bind(wanted)
     .bind(limit + 1)
     .bind(offset)
     .fetch_all(&state.db)
