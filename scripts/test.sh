@@ -49,4 +49,9 @@ done
 
 log "deployment files"
 bash scripts/validate-deploy.sh
+
+# Last: `prepare` re-checks the crates that use sqlx's macros, which would make the tests above
+# rebuild them.
+log "queries checked against the migrations (cargo sqlx prepare --check)"
+check_queries
 log "all checks passed"

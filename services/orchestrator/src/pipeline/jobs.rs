@@ -27,18 +27,11 @@ pub async fn create_run(
     tenant: &str,
     params: &RunParams,
 ) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO orchestrator.runs (id, tenant, topic, params, state) VALUES ($1, $2, $3, $4, 'queued')")
-        .bind(run_id)
-        .bind(tenant)
-        .bind(&params.topic)
-        .bind(sqlx::types::Json(params))
+    sqlx::query!("INSERT INTO orchestrator.runs (id, tenant, topic, params, state) VALUES ($1, $2, $3, $4, 'queued')", run_id, tenant, &params.topic, sqlx::types::Json(params) as _)
         .execute(&mut *tx)
         .await?;
     for (position, step) in STEPS.iter().enumerate() {
-        sqlx::query("INSERT INTO orchestrator.steps (run_id, name, state, position) VALUES ($1, $2, 'pending', $3)")
-            .bind(run_id)
-            .bind(step)
-            .bind(position as i32)
+        sqlx::query!("INSERT INTO orchestrator.steps (run_id, name, state, position) VALUES ($1, $2, 'pending', $3)", run_id, step, position as i32)
             .execute(&mut *tx)
             .await?;
     }
@@ -78,10 +71,7 @@ struct Assets {
 
 impl Assets {
     async fn load(tx: &mut PgConnection, run_id: Uuid) -> anyhow::Result<Assets> {
-        let images: Vec<Value> = sqlx::query_scalar(
-            "SELECT body FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image' ORDER BY part",
-        )
-        .bind(run_id)
+        let images: Vec<Value> = sqlx::query_scalar!("SELECT body FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image' ORDER BY part", run_id)
         .fetch_all(&mut *tx)
         .await?;
         Ok(Assets {
@@ -103,16 +93,17 @@ pub(super) async fn maybe_moderate(
     run_id: Uuid,
     run: &LockedRun,
 ) -> anyhow::Result<()> {
-    let states: Vec<(String, StepState)> =
-        sqlx::query_as("SELECT name, state FROM orchestrator.steps WHERE run_id = $1")
-            .bind(run_id)
-            .fetch_all(&mut *tx)
-            .await?;
+    let steps = sqlx::query!(
+        r#"SELECT name, state AS "state: StepState" FROM orchestrator.steps WHERE run_id = $1"#,
+        run_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     let state_of = |name: &str| {
-        states
+        steps
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, state)| *state)
+            .find(|step| step.name == name)
+            .map(|step| step.state)
     };
     let assets_ready = ["speech", "images", "music"]
         .iter()

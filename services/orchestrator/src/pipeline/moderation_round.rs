@@ -29,8 +29,8 @@ pub(crate) async fn on_moderation(
             dispatch_video(tx, limits, run_id, run).await
         }
         Verdict::Review => {
-            sqlx::query("UPDATE orchestrator.steps SET state = 'waiting_review', deadline_at = NULL WHERE run_id = $1 AND name = 'moderation'").bind(run_id).execute(&mut *tx).await?;
-            sqlx::query("UPDATE orchestrator.runs SET state = 'waiting_review', updated_at = now() WHERE id = $1").bind(run_id).execute(&mut *tx).await?;
+            sqlx::query!("UPDATE orchestrator.steps SET state = 'waiting_review', deadline_at = NULL WHERE run_id = $1 AND name = 'moderation'", run_id).execute(&mut *tx).await?;
+            sqlx::query!("UPDATE orchestrator.runs SET state = 'waiting_review', updated_at = now() WHERE id = $1", run_id).execute(&mut *tx).await?;
             let review = moderated
                 .review_id
                 .map(|id| id.to_string())
@@ -73,7 +73,7 @@ async fn regenerate(
         Some(&summary),
     )
     .await?;
-    sqlx::query("UPDATE orchestrator.steps SET state = 'pending', deadline_at = NULL WHERE run_id = $1 AND name = 'moderation'").bind(run_id).execute(&mut *tx).await?;
+    sqlx::query!("UPDATE orchestrator.steps SET state = 'pending', deadline_at = NULL WHERE run_id = $1 AND name = 'moderation'", run_id).execute(&mut *tx).await?;
     let variation = 1000 * round as u64;
     if failed("text") {
         reset_steps(
@@ -86,19 +86,19 @@ async fn regenerate(
         return dispatch_story(tx, limits, run_id, &run.tenant, &run.params, variation).await;
     }
     if failed("narration") {
-        let job = sqlx::query_scalar::<_, Value>(
-            "SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = 'speech'",
+        let job = sqlx::query_scalar!(
+            r#"SELECT job AS "job!" FROM orchestrator.steps WHERE run_id = $1 AND name = 'speech'"#,
+            run_id
         )
-        .bind(run_id)
         .fetch_one(&mut *tx)
         .await?;
         reset_steps(tx, run_id, &["speech", "music"], &["speech", "music"]).await?;
         dispatch(tx, limits, run_id, "speech", vec![job.clone()], job).await?;
     } else if failed("music") {
-        let stored = sqlx::query_scalar::<_, Value>(
-            "SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = 'music'",
+        let stored = sqlx::query_scalar!(
+            r#"SELECT job AS "job!" FROM orchestrator.steps WHERE run_id = $1 AND name = 'music'"#,
+            run_id
         )
-        .bind(run_id)
         .fetch_one(&mut *tx)
         .await?;
         let job = serde_json::to_value(MusicCompose {
@@ -114,10 +114,10 @@ async fn regenerate(
         .filter_map(|f| f.scene_index)
         .collect();
     if !scenes.is_empty() {
-        let stored = sqlx::query_scalar::<_, Value>(
-            "SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = 'images'",
+        let stored = sqlx::query_scalar!(
+            r#"SELECT job AS "job!" FROM orchestrator.steps WHERE run_id = $1 AND name = 'images'"#,
+            run_id
         )
-        .bind(run_id)
         .fetch_one(&mut *tx)
         .await?;
         let all: Vec<ImageRender> = serde_json::from_value(stored["scenes"].clone())?;
@@ -131,9 +131,7 @@ async fn regenerate(
                 })
             })
             .collect::<Result<Vec<Value>, _>>()?;
-        sqlx::query("DELETE FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image' AND part = ANY($2)")
-            .bind(run_id)
-            .bind(&scenes)
+        sqlx::query!("DELETE FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image' AND part = ANY($2)", run_id, &scenes)
             .execute(&mut *tx)
             .await?;
         dispatch(tx, limits, run_id, "images", jobs, stored).await?;

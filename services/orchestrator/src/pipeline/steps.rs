@@ -21,13 +21,13 @@ pub async fn record(
     state: &str,
     detail: Option<&str>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO orchestrator.run_events (run_id, step, state, detail) VALUES ($1, $2, $3, $4)",
+        run_id,
+        step,
+        state,
+        detail
     )
-    .bind(run_id)
-    .bind(step)
-    .bind(state)
-    .bind(detail)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -42,16 +42,10 @@ pub(crate) async fn dispatch(
     jobs: Vec<Value>,
     stored: Value,
 ) -> anyhow::Result<()> {
-    let attempt: i32 = sqlx::query_scalar(
-        "UPDATE orchestrator.steps SET state = 'running', attempts = attempts + 1, job = $3,
+    let attempt: i32 = sqlx::query_scalar!("UPDATE orchestrator.steps SET state = 'running', attempts = attempts + 1, job = $3,
              started_at = COALESCE(started_at, now()), finished_at = NULL, error = NULL, retry_at = NULL,
              deadline_at = now() + make_interval(secs => $4)
-         WHERE run_id = $1 AND name = $2 RETURNING attempts",
-    )
-    .bind(run_id)
-    .bind(step)
-    .bind(&stored)
-    .bind(limits.timeout(step).as_secs_f64())
+         WHERE run_id = $1 AND name = $2 RETURNING attempts", run_id, step, &stored, limits.timeout(step).as_secs_f64())
     .fetch_one(&mut *tx)
     .await?;
     let (stream, kind) = route(step);
@@ -99,16 +93,17 @@ pub(super) async fn lock_run(
     tx: &mut PgConnection,
     run_id: Uuid,
 ) -> anyhow::Result<Option<LockedRun>> {
-    let row: Option<(String, RunState, sqlx::types::Json<RunParams>)> = sqlx::query_as(
-        "SELECT tenant, state, params FROM orchestrator.runs WHERE id = $1 FOR UPDATE",
+    let row = sqlx::query!(
+        r#"SELECT tenant, state AS "state: RunState", params AS "params: sqlx::types::Json<RunParams>"
+           FROM orchestrator.runs WHERE id = $1 FOR UPDATE"#,
+        run_id
     )
-    .bind(run_id)
     .fetch_optional(&mut *tx)
     .await?;
-    Ok(row.map(|(tenant, state, params)| LockedRun {
-        tenant,
-        state,
-        params: params.0,
+    Ok(row.map(|row| LockedRun {
+        tenant: row.tenant,
+        state: row.state,
+        params: row.params.0,
     }))
 }
 
@@ -117,13 +112,15 @@ pub(crate) async fn step_state(
     run_id: Uuid,
     step: &str,
 ) -> anyhow::Result<(StepState, i32)> {
-    Ok(sqlx::query_as(
-        "SELECT state, attempts FROM orchestrator.steps WHERE run_id = $1 AND name = $2",
+    let row = sqlx::query!(
+        r#"SELECT state AS "state: StepState", attempts FROM orchestrator.steps
+           WHERE run_id = $1 AND name = $2"#,
+        run_id,
+        step
     )
-    .bind(run_id)
-    .bind(step)
     .fetch_one(&mut *tx)
-    .await?)
+    .await?;
+    Ok((row.state, row.attempts))
 }
 
 pub(super) async fn save_fact(
@@ -133,14 +130,14 @@ pub(super) async fn save_fact(
     part: i32,
     body: &Value,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO orchestrator.facts (run_id, kind, part, body) VALUES ($1, $2, $3, $4)
          ON CONFLICT (run_id, kind, part) DO UPDATE SET body = EXCLUDED.body, recorded_at = now()",
+        run_id,
+        kind,
+        part,
+        body
     )
-    .bind(run_id)
-    .bind(kind)
-    .bind(part)
-    .bind(body)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -152,12 +149,12 @@ pub(super) async fn fact(
     kind: &str,
     part: i32,
 ) -> anyhow::Result<Value> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "SELECT body FROM orchestrator.facts WHERE run_id = $1 AND kind = $2 AND part = $3",
+        run_id,
+        kind,
+        part
     )
-    .bind(run_id)
-    .bind(kind)
-    .bind(part)
     .fetch_optional(&mut *tx)
     .await?
     .with_context(|| format!("run {run_id} has no {kind} fact"))
@@ -169,14 +166,9 @@ pub(crate) async fn succeed_step(
     step: &str,
     cost_micros: i64,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE orchestrator.steps SET state = 'succeeded', finished_at = now(), deadline_at = NULL, error = NULL,
+    sqlx::query!("UPDATE orchestrator.steps SET state = 'succeeded', finished_at = now(), deadline_at = NULL, error = NULL,
              cost_micros = cost_micros + $3, progress = total
-         WHERE run_id = $1 AND name = $2",
-    )
-    .bind(run_id)
-    .bind(step)
-    .bind(cost_micros)
+         WHERE run_id = $1 AND name = $2", run_id, step, cost_micros)
     .execute(&mut *tx)
     .await?;
     record(tx, run_id, Some(step), "succeeded", None).await?;
@@ -190,19 +182,17 @@ pub(crate) async fn reset_steps(
     steps: &[&str],
     facts: &[&str],
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE orchestrator.steps SET state = 'pending', deadline_at = NULL, retry_at = NULL, progress = 0
-         WHERE run_id = $1 AND name = ANY($2) AND state <> 'pending'",
-    )
-    .bind(run_id)
-    .bind(steps.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+    sqlx::query!("UPDATE orchestrator.steps SET state = 'pending', deadline_at = NULL, retry_at = NULL, progress = 0
+         WHERE run_id = $1 AND name = ANY($2) AND state <> 'pending'", run_id, &steps.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM orchestrator.facts WHERE run_id = $1 AND kind = ANY($2)")
-        .bind(run_id)
-        .bind(facts.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM orchestrator.facts WHERE run_id = $1 AND kind = ANY($2)",
+        run_id,
+        &facts.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()
+    )
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
@@ -217,15 +207,15 @@ pub async fn step_failed(
     let (_, attempts) = step_state(tx, run_id, step).await?;
     if attempts < limits.max_attempts {
         let wait = limits.backoff(attempts);
-        sqlx::query(
+        sqlx::query!(
             "UPDATE orchestrator.steps SET state = 'retrying', error = $3, deadline_at = NULL,
                  retry_at = now() + make_interval(secs => $4)
              WHERE run_id = $1 AND name = $2",
+            run_id,
+            step,
+            reason,
+            wait.as_secs_f64()
         )
-        .bind(run_id)
-        .bind(step)
-        .bind(reason)
-        .bind(wait.as_secs_f64())
         .execute(&mut *tx)
         .await?;
         record(
@@ -254,20 +244,14 @@ pub(super) async fn fail_run(
     step: &str,
     reason: &str,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE orchestrator.steps SET state = 'failed', error = $3, finished_at = now(), deadline_at = NULL WHERE run_id = $1 AND name = $2")
-        .bind(run_id)
-        .bind(step)
-        .bind(reason)
+    sqlx::query!("UPDATE orchestrator.steps SET state = 'failed', error = $3, finished_at = now(), deadline_at = NULL WHERE run_id = $1 AND name = $2", run_id, step, reason)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE orchestrator.steps SET state = 'cancelled', deadline_at = NULL, retry_at = NULL WHERE run_id = $1 AND state IN ('pending', 'running', 'retrying', 'waiting_review')")
-        .bind(run_id)
+    sqlx::query!("UPDATE orchestrator.steps SET state = 'cancelled', deadline_at = NULL, retry_at = NULL WHERE run_id = $1 AND state IN ('pending', 'running', 'retrying', 'waiting_review')", run_id)
         .execute(&mut *tx)
         .await?;
     let message = format!("{step}: {reason}");
-    sqlx::query("UPDATE orchestrator.runs SET state = 'failed', error = $2, updated_at = now(), finished_at = now() WHERE id = $1")
-        .bind(run_id)
-        .bind(&message)
+    sqlx::query!("UPDATE orchestrator.runs SET state = 'failed', error = $2, updated_at = now(), finished_at = now() WHERE id = $1", run_id, &message)
         .execute(&mut *tx)
         .await?;
     record(tx, run_id, Some(step), "failed", Some(reason)).await?;
@@ -284,11 +268,10 @@ pub async fn cancel(pool: &PgPool, run_id: Uuid) -> anyhow::Result<bool> {
     if run.state.is_finished() {
         return Ok(false);
     }
-    sqlx::query("UPDATE orchestrator.steps SET state = 'cancelled', deadline_at = NULL, retry_at = NULL WHERE run_id = $1 AND state IN ('pending', 'running', 'retrying', 'waiting_review')")
-        .bind(run_id)
+    sqlx::query!("UPDATE orchestrator.steps SET state = 'cancelled', deadline_at = NULL, retry_at = NULL WHERE run_id = $1 AND state IN ('pending', 'running', 'retrying', 'waiting_review')", run_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE orchestrator.runs SET state = 'cancelled', updated_at = now(), finished_at = now() WHERE id = $1").bind(run_id).execute(&mut *tx).await?;
+    sqlx::query!("UPDATE orchestrator.runs SET state = 'cancelled', updated_at = now(), finished_at = now() WHERE id = $1", run_id).execute(&mut *tx).await?;
     record(&mut tx, run_id, None, "cancelled", None).await?;
     tx.commit().await?;
     Ok(true)

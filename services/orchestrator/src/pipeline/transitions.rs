@@ -82,10 +82,10 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
         return Ok(());
     }
     if run.state == RunState::Queued {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE orchestrator.runs SET state = 'running', updated_at = now() WHERE id = $1",
+            run_id
         )
-        .bind(run_id)
         .execute(&mut *tx)
         .await?;
         record(&mut tx, run_id, None, "running", None).await?;
@@ -96,11 +96,13 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
             let StoryCompleted { script } = decode(envelope)?;
             let scenes = script.scenes;
             anyhow::ensure!(!scenes.is_empty(), "story.completed without scenes");
-            sqlx::query("UPDATE orchestrator.runs SET scene_count = $2 WHERE id = $1")
-                .bind(run_id)
-                .bind(scenes.len() as i32)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!(
+                "UPDATE orchestrator.runs SET scene_count = $2 WHERE id = $1",
+                run_id,
+                scenes.len() as i32
+            )
+            .execute(&mut *tx)
+            .await?;
             succeed_step(&mut tx, run_id, "story", cost).await?;
             reset_steps(
                 &mut tx,
@@ -136,11 +138,11 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
                     })
                 })
                 .collect::<Result<Vec<Value>, _>>()?;
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE orchestrator.steps SET total = $2 WHERE run_id = $1 AND name = 'images'",
+                run_id,
+                images.len() as i32
             )
-            .bind(run_id)
-            .bind(images.len() as i32)
             .execute(&mut *tx)
             .await?;
             dispatch(
@@ -180,16 +182,13 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
                 scene_index: scene, ..
             } = decode(envelope)?;
             save_fact(&mut tx, run_id, "image", scene, body).await?;
-            let done: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image'",
+            let done: i64 = sqlx::query_scalar!(
+                r#"SELECT count(*) AS "count!" FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image'"#,
+                run_id
             )
-            .bind(run_id)
             .fetch_one(&mut *tx)
             .await?;
-            let total: i32 = sqlx::query_scalar("UPDATE orchestrator.steps SET progress = $2, cost_micros = cost_micros + $3 WHERE run_id = $1 AND name = 'images' RETURNING total")
-                .bind(run_id)
-                .bind(done as i32)
-                .bind(cost)
+            let total: i32 = sqlx::query_scalar!("UPDATE orchestrator.steps SET progress = $2, cost_micros = cost_micros + $3 WHERE run_id = $1 AND name = 'images' RETURNING total", run_id, done as i32, cost)
                 .fetch_one(&mut *tx)
                 .await?;
             if done >= i64::from(total) {
@@ -209,7 +208,7 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
             let decided: ReviewDecided = decode(envelope)?;
             let reviewer = decided.reviewer.as_deref().unwrap_or("a reviewer");
             if decided.decision == ReviewDecision::Approved {
-                sqlx::query("UPDATE orchestrator.runs SET state = 'running', updated_at = now() WHERE id = $1").bind(run_id).execute(&mut *tx).await?;
+                sqlx::query!("UPDATE orchestrator.runs SET state = 'running', updated_at = now() WHERE id = $1", run_id).execute(&mut *tx).await?;
                 record(
                     &mut tx,
                     run_id,
@@ -233,7 +232,7 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
         "video.completed" => {
             save_fact(&mut tx, run_id, "video", 0, body).await?;
             succeed_step(&mut tx, run_id, "video", cost).await?;
-            sqlx::query("UPDATE orchestrator.runs SET state = 'succeeded', updated_at = now(), finished_at = now() WHERE id = $1").bind(run_id).execute(&mut *tx).await?;
+            sqlx::query!("UPDATE orchestrator.runs SET state = 'succeeded', updated_at = now(), finished_at = now() WHERE id = $1", run_id).execute(&mut *tx).await?;
             record(
                 &mut tx,
                 run_id,

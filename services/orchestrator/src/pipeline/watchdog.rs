@@ -14,14 +14,15 @@ use super::{
 
 /// Steps whose deadline passed count as failed attempts; steps whose backoff elapsed are sent again.
 pub async fn tick(pool: &PgPool, limits: &Limits) -> anyhow::Result<()> {
-    let due: Vec<(Uuid, String, StepState)> = sqlx::query_as(
-        "SELECT run_id, name, state FROM orchestrator.steps
-         WHERE (state = 'running' AND deadline_at < now()) OR (state = 'retrying' AND retry_at <= now())
-         LIMIT 100",
+    let due = sqlx::query!(
+        r#"SELECT run_id, name, state AS "state: StepState" FROM orchestrator.steps
+           WHERE (state = 'running' AND deadline_at < now()) OR (state = 'retrying' AND retry_at <= now())
+           LIMIT 100"#
     )
     .fetch_all(pool)
     .await?;
-    for (run_id, step, state) in due {
+    for row in due {
+        let (run_id, step, state) = (row.run_id, row.name, row.state);
         let mut tx = pool.begin().await?;
         let Some(run) = lock_run(&mut tx, run_id).await? else {
             continue;
@@ -55,17 +56,18 @@ async fn redispatch(
     run_id: Uuid,
     step: &str,
 ) -> anyhow::Result<()> {
-    let stored: Value =
-        sqlx::query_scalar("SELECT job FROM orchestrator.steps WHERE run_id = $1 AND name = $2")
-            .bind(run_id)
-            .bind(step)
-            .fetch_one(&mut *tx)
-            .await?;
+    let stored: Value = sqlx::query_scalar!(
+        r#"SELECT job AS "job!" FROM orchestrator.steps WHERE run_id = $1 AND name = $2"#,
+        run_id,
+        step
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     let jobs = if step == "images" {
-        let done: Vec<i32> = sqlx::query_scalar(
+        let done: Vec<i32> = sqlx::query_scalar!(
             "SELECT part FROM orchestrator.facts WHERE run_id = $1 AND kind = 'image'",
+            run_id
         )
-        .bind(run_id)
         .fetch_all(&mut *tx)
         .await?;
         stored["scenes"]
