@@ -127,16 +127,17 @@ pub async fn restore(config: &Config, from: &Path, replace: bool) -> anyhow::Res
     )?;
     let media = local_media(config)?;
     let pool = db::connect(config.database_url.expose()).await?;
-    let populated: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM information_schema.tables
-                        WHERE table_schema = 'orchestrator' AND table_name = 'runs')",
+    let populated: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM information_schema.tables
+                        WHERE table_schema = 'orchestrator' AND table_name = 'runs') AS "exists!""#
     )
     .fetch_one(&pool)
     .await?;
     if populated && !replace {
-        let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM orchestrator.runs")
-            .fetch_one(&pool)
-            .await?;
+        let runs: i64 =
+            sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM orchestrator.runs"#)
+                .fetch_one(&pool)
+                .await?;
         anyhow::ensure!(
             runs == 0,
             "the database holds {runs} runs: restore into an empty database, or pass --replace"

@@ -57,17 +57,17 @@ pub async fn layer(State(pool): State<PgPool>, request: Request, next: Next) -> 
     if claims.role != Role::Admin && !path.contains("/admin/") {
         return response;
     }
-    let recorded = sqlx::query(
+    let recorded = sqlx::query!(
         "INSERT INTO fleet.audit_log (subject, role, tenant, method, path, status, request_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &claims.sub,
+        format!("{:?}", claims.role).to_lowercase(),
+        claims.tenant.as_deref(),
+        &method,
+        &path,
+        i32::from(response.status().as_u16()),
+        request_id
     )
-    .bind(&claims.sub)
-    .bind(format!("{:?}", claims.role).to_lowercase())
-    .bind(&claims.tenant)
-    .bind(&method)
-    .bind(&path)
-    .bind(i32::from(response.status().as_u16()))
-    .bind(request_id)
     .execute(&pool)
     .await;
     if let Err(error) = recorded {

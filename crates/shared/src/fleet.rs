@@ -290,7 +290,13 @@ fn base_readiness(ctx: &Context) -> Readiness {
             "postgres",
             Arc::new(move || {
                 let db = db.clone();
-                async move { Ok(sqlx::query("SELECT 1").execute(&db).await.map(|_| ())?) }.boxed()
+                async move {
+                    Ok(sqlx::query_scalar!(r#"SELECT 1 AS "alive!""#)
+                        .fetch_one(&db)
+                        .await
+                        .map(|_| ())?)
+                }
+                .boxed()
             }),
         )
         .with(

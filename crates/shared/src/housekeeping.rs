@@ -51,15 +51,15 @@ pub async fn prune_once(
 ) -> sqlx::Result<Pruned> {
     let mut pruned = Pruned::default();
     loop {
-        let deleted = sqlx::query(
+        let deleted = sqlx::query!(
             "DELETE FROM fleet.outbox WHERE id IN (
                  SELECT id FROM fleet.outbox
                  WHERE published_at < now() - make_interval(hours => $1) AND service = ANY($2)
                  LIMIT $3)",
+            config.outbox_hours as i32,
+            services,
+            BATCH
         )
-        .bind(config.outbox_hours as i32)
-        .bind(services)
-        .bind(BATCH)
         .execute(pool)
         .await?
         .rows_affected();
@@ -69,14 +69,14 @@ pub async fn prune_once(
         }
     }
     loop {
-        let deleted = sqlx::query(
+        let deleted = sqlx::query!(
             "DELETE FROM fleet.idempotency_keys WHERE (scope, key) IN (
                  SELECT scope, key FROM fleet.idempotency_keys
                  WHERE created_at < now() - make_interval(hours => $1)
                  LIMIT $2)",
+            idempotency::RETENTION_HOURS,
+            BATCH
         )
-        .bind(idempotency::RETENTION_HOURS)
-        .bind(BATCH)
         .execute(pool)
         .await?
         .rows_affected();
@@ -85,11 +85,11 @@ pub async fn prune_once(
             break;
         }
     }
-    pruned.exports = sqlx::query(
+    pruned.exports = sqlx::query!(
         "DELETE FROM fleet.privacy_requests
          WHERE kind = 'export' AND requested_at < now() - make_interval(hours => $1)",
+        config.export_hours as i32
     )
-    .bind(config.export_hours as i32)
     .execute(pool)
     .await?
     .rows_affected();

@@ -88,7 +88,7 @@ async fn handle(
     };
     // Claimed when new, when forgotten (older than the retention), or when the request holding
     // it never finished within its lease.
-    let claimed = sqlx::query(
+    let claimed = sqlx::query!(
         "INSERT INTO fleet.idempotency_keys (scope, key, fingerprint) VALUES ($1, $2, $3)
          ON CONFLICT (scope, key) DO UPDATE
              SET fingerprint = EXCLUDED.fingerprint, created_at = now(), status = NULL,
@@ -96,12 +96,12 @@ async fn handle(
              WHERE fleet.idempotency_keys.created_at < now() - make_interval(hours => $4)
                 OR (fleet.idempotency_keys.completed_at IS NULL
                     AND fleet.idempotency_keys.created_at < now() - make_interval(secs => $5))",
+        &scope,
+        &key,
+        &fingerprint,
+        RETENTION_HOURS,
+        state.lease.as_secs_f64()
     )
-    .bind(&scope)
-    .bind(&key)
-    .bind(&fingerprint)
-    .bind(RETENTION_HOURS)
-    .bind(state.lease.as_secs_f64())
     .execute(&state.pool)
     .await?
     .rows_affected()
@@ -129,15 +129,8 @@ async fn handle(
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        sqlx::query(
-            "UPDATE fleet.idempotency_keys SET status = $3, content_type = $4, body = $5, completed_at = now()
-             WHERE scope = $1 AND key = $2",
-        )
-        .bind(&scope)
-        .bind(&key)
-        .bind(i32::from(parts.status.as_u16()))
-        .bind(content_type)
-        .bind(body.as_ref())
+        sqlx::query!("UPDATE fleet.idempotency_keys SET status = $3, content_type = $4, body = $5, completed_at = now()
+             WHERE scope = $1 AND key = $2", &scope, &key, i32::from(parts.status.as_u16()), content_type, body.as_ref())
         .execute(&state.pool)
         .await?;
     }
@@ -145,11 +138,13 @@ async fn handle(
 }
 
 async fn forget(pool: &PgPool, scope: &str, key: &str) {
-    let deleted = sqlx::query("DELETE FROM fleet.idempotency_keys WHERE scope = $1 AND key = $2")
-        .bind(scope)
-        .bind(key)
-        .execute(pool)
-        .await;
+    let deleted = sqlx::query!(
+        "DELETE FROM fleet.idempotency_keys WHERE scope = $1 AND key = $2",
+        scope,
+        key
+    )
+    .execute(pool)
+    .await;
     if let Err(error) = deleted {
         tracing::warn!(error = %error, "could not release idempotency key");
     }

@@ -23,15 +23,15 @@ pub async fn enqueue(
     stream: &str,
     envelope: &Envelope,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO fleet.outbox (service, stream, envelope) VALUES ($1, $2, $3)")
-        .bind(service)
-        .bind(stream)
-        .bind(sqlx::types::Json(envelope))
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(CHANNEL)
-        .bind(service)
+    sqlx::query!(
+        "INSERT INTO fleet.outbox (service, stream, envelope) VALUES ($1, $2, $3)",
+        service,
+        stream,
+        sqlx::types::Json(envelope) as _
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!("SELECT pg_notify($1, $2)", CHANNEL, service)
         .execute(&mut *tx)
         .await?;
     Ok(())
@@ -52,22 +52,20 @@ pub async fn enqueue_many(
         .iter()
         .map(|(_, _, envelope)| sqlx::types::Json(*envelope))
         .collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO fleet.outbox (service, stream, envelope)
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::jsonb[])",
+        &services as _,
+        &streams as _,
+        &envelopes as _
     )
-    .bind(&services)
-    .bind(&streams)
-    .bind(&envelopes)
     .execute(&mut *tx)
     .await?;
     let mut notified: Vec<&str> = services.clone();
     notified.sort_unstable();
     notified.dedup();
     for service in notified {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(service)
+        sqlx::query!("SELECT pg_notify($1, $2)", CHANNEL, service)
             .execute(&mut *tx)
             .await?;
     }
@@ -127,12 +125,12 @@ impl Relay {
         if !lost {
             return Ok(0);
         }
-        let marked = sqlx::query(
+        let marked = sqlx::query!(
             "UPDATE fleet.outbox SET published_at = NULL
              WHERE service = ANY($1) AND published_at > now() - make_interval(secs => $2)",
+            &self.services,
+            REPLAY_WINDOW.as_secs_f64()
         )
-        .bind(&self.services)
-        .bind(REPLAY_WINDOW.as_secs_f64())
         .execute(&self.pool)
         .await?
         .rows_affected();
@@ -170,10 +168,12 @@ impl Relay {
             self.bus.publish_once(stream, entries, DEDUP_TTL).await?;
         }
         let ids: Vec<i64> = rows.iter().map(|(id, _, _)| *id).collect();
-        sqlx::query("UPDATE fleet.outbox SET published_at = now() WHERE id = ANY($1)")
-            .bind(&ids)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "UPDATE fleet.outbox SET published_at = now() WHERE id = ANY($1)",
+            &ids
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(ids.len())
     }

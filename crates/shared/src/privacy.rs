@@ -135,10 +135,7 @@ impl RequestStatus {
 
 /// Records that `service` answers privacy requests: requests made from now on wait for it.
 pub async fn register(db: &PgPool, service: &str) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO fleet.privacy_participants (service) VALUES ($1) ON CONFLICT (service) DO NOTHING",
-    )
-    .bind(service)
+    sqlx::query!("INSERT INTO fleet.privacy_participants (service) VALUES ($1) ON CONFLICT (service) DO NOTHING", service)
     .execute(db)
     .await?;
     Ok(())
@@ -154,15 +151,15 @@ pub async fn request(
 ) -> anyhow::Result<Uuid> {
     let id = Uuid::now_v7();
     let mut tx = db.begin().await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO fleet.privacy_requests (id, kind, tenant, requested_by, services)
          SELECT $1, $2, $3, $4, coalesce(array_agg(service ORDER BY service), '{}')
          FROM fleet.privacy_participants",
+        id,
+        kind as _,
+        tenant,
+        requested_by
     )
-    .bind(id)
-    .bind(kind)
-    .bind(tenant)
-    .bind(requested_by)
     .execute(&mut *tx)
     .await?;
     let body = serde_json::to_value(Requested {
@@ -254,11 +251,7 @@ impl Handler for PrivacyWorker {
             tracing::warn!(id = %delivery.envelope.id, "not a privacy request; skipped");
             return Ok(());
         };
-        let answered: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM fleet.privacy_parts WHERE request_id = $1 AND service = $2)",
-        )
-        .bind(request.request_id)
-        .bind(self.service)
+        let answered: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM fleet.privacy_parts WHERE request_id = $1 AND service = $2) AS "answered!""#, request.request_id, self.service)
         .fetch_one(&self.db)
         .await?;
         if answered {
@@ -357,15 +350,15 @@ async fn record_part(
     files: i64,
     data: &BTreeMap<&str, serde_json::Value>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO fleet.privacy_parts (request_id, service, rows, files, data)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id, service) DO NOTHING",
+        request.request_id,
+        service,
+        rows,
+        files,
+        serde_json::to_value(data)?
     )
-    .bind(request.request_id)
-    .bind(service)
-    .bind(rows)
-    .bind(files)
-    .bind(serde_json::to_value(data)?)
     .execute(tx)
     .await?;
     Ok(())

@@ -128,16 +128,9 @@ pub async fn list(db: &PgPool, tenant: Option<&str>) -> sqlx::Result<Vec<Budget>
 
 pub async fn upsert(db: &PgPool, input: &BudgetInput) -> Result<Budget, ApiError> {
     input.validate()?;
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO billing.budgets (id, scope, subject, period, limit_micros) VALUES ($1, $2, $3, $4, $5)
+    let id: Uuid = sqlx::query_scalar!("INSERT INTO billing.budgets (id, scope, subject, period, limit_micros) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (scope, subject, period) DO UPDATE SET limit_micros = EXCLUDED.limit_micros, updated_at = now()
-         RETURNING id",
-    )
-    .bind(Uuid::now_v7())
-    .bind(&input.scope)
-    .bind(&input.subject)
-    .bind(&input.period)
-    .bind(input.limit_micros)
+         RETURNING id", Uuid::now_v7(), &input.scope, &input.subject, &input.period, input.limit_micros)
     .fetch_one(db)
     .await?;
     Ok(sqlx::query_as::<_, Budget>(&format!(
@@ -149,8 +142,7 @@ pub async fn upsert(db: &PgPool, input: &BudgetInput) -> Result<Budget, ApiError
 }
 
 pub async fn delete(db: &PgPool, id: Uuid) -> Result<(), ApiError> {
-    let deleted = sqlx::query("DELETE FROM billing.budgets WHERE id = $1")
-        .bind(id)
+    let deleted = sqlx::query!("DELETE FROM billing.budgets WHERE id = $1", id)
         .execute(db)
         .await?
         .rows_affected();
@@ -305,11 +297,7 @@ async fn lock_applicable(
     let mut budgets = Vec::with_capacity(applicable.len());
     for (id, period) in applicable {
         let start = period_start(&period, now);
-        sqlx::query(
-            "INSERT INTO billing.budget_spend (budget_id, period_start) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(start)
+        sqlx::query!("INSERT INTO billing.budget_spend (budget_id, period_start) VALUES ($1, $2) ON CONFLICT DO NOTHING", id, start)
         .execute(&mut *tx)
         .await?;
         let budget = sqlx::query_as::<_, Budget>(
@@ -339,15 +327,15 @@ async fn move_amounts(
     let mut ordered = holds.to_vec();
     ordered.sort();
     for hold in ordered {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE billing.budget_spend SET reserved_micros = GREATEST(reserved_micros + $3, 0),
                  settled_micros = settled_micros + $4
              WHERE budget_id = $1 AND period_start = $2",
+            hold.budget_id,
+            hold.period_start,
+            reserve_delta,
+            settle
         )
-        .bind(hold.budget_id)
-        .bind(hold.period_start)
-        .bind(reserve_delta)
-        .bind(settle)
         .execute(&mut *tx)
         .await?;
     }

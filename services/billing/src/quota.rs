@@ -134,15 +134,8 @@ pub async fn store(
     notice: &Notice,
 ) -> anyhow::Result<bool> {
     let id = uuid::Uuid::now_v7();
-    let inserted = sqlx::query(
-        "INSERT INTO billing.notifications (id, tenant, month, kind, detail) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (tenant, month, kind) DO NOTHING",
-    )
-    .bind(id)
-    .bind(&notice.tenant)
-    .bind(month)
-    .bind(&notice.kind)
-    .bind(&notice.detail)
+    let inserted = sqlx::query!("INSERT INTO billing.notifications (id, tenant, month, kind, detail) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (tenant, month, kind) DO NOTHING", id, &notice.tenant, month, &notice.kind, &notice.detail)
     .execute(&mut *tx)
     .await?
     .rows_affected()

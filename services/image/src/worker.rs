@@ -90,10 +90,8 @@ impl ImageWorker {
 impl Handler for ImageWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
         let job: Job<ImageRender> = messages::decode(delivery)?;
-        let done: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM image.images WHERE run_id = $1 AND scene_index = $2 AND attempt = $3)")
-            .bind(job.run_id)
-            .bind(job.scene_index)
-            .bind(job.attempt)
+        let done: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM image.images WHERE run_id = $1 AND scene_index = $2 AND attempt = $3) AS "exists!""#, job.run_id, job.scene_index, job.attempt)
             .fetch_one(&self.db)
             .await?;
         if done {
@@ -140,21 +138,8 @@ impl Handler for ImageWorker {
         });
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO image.images (id, run_id, tenant, scene_index, prompt, width, height, media_key, provider, attempt, seed, licence)
-             VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $11, $8, $9, $10) ON CONFLICT (run_id, scene_index, attempt) DO NOTHING",
-        )
-        .bind(id)
-        .bind(job.run_id)
-        .bind(&job.tenant)
-        .bind(job.scene_index)
-        .bind(&job.description)
-        .bind(SIZE as i32)
-        .bind(key.as_str())
-        .bind(job.attempt)
-        .bind(seed as i64)
-        .bind(&licence)
-        .bind(&provider)
+        let inserted = sqlx::query!("INSERT INTO image.images (id, run_id, tenant, scene_index, prompt, width, height, media_key, provider, attempt, seed, licence)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $11, $8, $9, $10) ON CONFLICT (run_id, scene_index, attempt) DO NOTHING", id, job.run_id, &job.tenant, job.scene_index, &job.description, SIZE as i32, key.as_str(), job.attempt, seed as i64, &licence, &provider)
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -235,23 +235,13 @@ impl Handler for ModerationWorker {
             (false, false) => Verdict::Fail,
             (false, true) => Verdict::Review,
         };
-        sqlx::query("INSERT INTO moderation.checks (run_id, attempt, tenant, verdict) VALUES ($1, $2, $3, $4)")
-            .bind(job.run_id)
-            .bind(job.attempt)
-            .bind(&job.tenant)
-            .bind(verdict.as_str())
+        sqlx::query!("INSERT INTO moderation.checks (run_id, attempt, tenant, verdict) VALUES ($1, $2, $3, $4)", job.run_id, job.attempt, &job.tenant, verdict.as_str())
             .execute(&mut *tx)
             .await?;
         let review_id = if verdict == Verdict::Review {
             let review_id = Uuid::now_v7();
-            sqlx::query(
-                "INSERT INTO moderation.reviews (id, run_id, tenant, state, reasons) VALUES ($1, $2, $3, 'pending', $4)
-                 ON CONFLICT (run_id) DO UPDATE SET state = 'pending', reasons = EXCLUDED.reasons, decided_by = NULL, decided_at = NULL",
-            )
-            .bind(review_id)
-            .bind(job.run_id)
-            .bind(&job.tenant)
-            .bind(sqlx::types::Json(&failures))
+            sqlx::query!("INSERT INTO moderation.reviews (id, run_id, tenant, state, reasons) VALUES ($1, $2, $3, 'pending', $4)
+                 ON CONFLICT (run_id) DO UPDATE SET state = 'pending', reasons = EXCLUDED.reasons, decided_by = NULL, decided_at = NULL", review_id, job.run_id, &job.tenant, sqlx::types::Json(&failures) as _)
             .execute(&mut *tx)
             .await?;
             Some(review_id)
@@ -277,18 +267,8 @@ async fn record_decision(
     job: &Job<ModerationCheck>,
     decision: &Decision,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO moderation.decisions (id, run_id, tenant, subject_kind, subject_ref, verdict, reasons, attempt)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, attempt, subject_kind, subject_ref) DO NOTHING",
-    )
-    .bind(Uuid::now_v7())
-    .bind(job.run_id)
-    .bind(&job.tenant)
-    .bind(decision.kind)
-    .bind(&decision.subject)
-    .bind(if decision.passed() { "pass" } else { "fail" })
-    .bind(json!(decision.reasons))
-    .bind(job.attempt)
+    sqlx::query!("INSERT INTO moderation.decisions (id, run_id, tenant, subject_kind, subject_ref, verdict, reasons, attempt)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, attempt, subject_kind, subject_ref) DO NOTHING", Uuid::now_v7(), job.run_id, &job.tenant, decision.kind, &decision.subject, if decision.passed() { "pass" } else { "fail" }, json!(decision.reasons), job.attempt)
     .execute(&mut *tx)
     .await?;
     Ok(())

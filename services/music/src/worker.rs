@@ -120,19 +120,8 @@ impl Handler for MusicWorker {
         });
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO music.tracks (id, run_id, tenant, mood, tempo_bpm, duration_ms, media_key, licence, attempt, details)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'generated', $8, $9) ON CONFLICT (run_id, attempt) DO NOTHING",
-        )
-        .bind(id)
-        .bind(job.run_id)
-        .bind(&job.tenant)
-        .bind(&job.mood)
-        .bind(details["tempo_bpm"].as_i64().unwrap_or(0) as i32)
-        .bind(job.duration_ms as i64)
-        .bind(key.as_str())
-        .bind(job.attempt)
-        .bind(&details)
+        let inserted = sqlx::query!("INSERT INTO music.tracks (id, run_id, tenant, mood, tempo_bpm, duration_ms, media_key, licence, attempt, details)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'generated', $8, $9) ON CONFLICT (run_id, attempt) DO NOTHING", id, job.run_id, &job.tenant, &job.mood, details["tempo_bpm"].as_i64().unwrap_or(0) as i32, job.duration_ms as i64, key.as_str(), job.attempt, &details)
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -70,20 +70,8 @@ impl Handler for SpeechWorker {
         let voice = format!("{}/{}", narration.voices.join("+"), job.language);
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO tts.narrations (id, run_id, tenant, language, voice, media_key, duration_ms, sample_rate, attempt, cues)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (run_id, attempt) DO NOTHING",
-        )
-        .bind(id)
-        .bind(job.run_id)
-        .bind(&job.tenant)
-        .bind(&job.language)
-        .bind(&voice)
-        .bind(key.as_str())
-        .bind(narration.duration_ms as i64)
-        .bind(SAMPLE_RATE as i32)
-        .bind(job.attempt)
-        .bind(sqlx::types::Json(&narration.cues))
+        let inserted = sqlx::query!("INSERT INTO tts.narrations (id, run_id, tenant, language, voice, media_key, duration_ms, sample_rate, attempt, cues)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (run_id, attempt) DO NOTHING", id, job.run_id, &job.tenant, &job.language, &voice, key.as_str(), narration.duration_ms as i64, SAMPLE_RATE as i32, job.attempt, sqlx::types::Json(&narration.cues) as _)
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -43,13 +43,10 @@ pub async fn download(
 ) -> ApiResult<Response> {
     principal.require(Role::Viewer)?;
     let key = MediaKey::parse(&key).map_err(|e| ApiError::validation("key", e))?;
-    let owned: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM video.renders WHERE media_key = $1 AND ($2::text IS NULL OR tenant = $2))
+    let owned: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM video.renders WHERE media_key = $1 AND ($2::text IS NULL OR tenant = $2))
              OR EXISTS (SELECT 1 FROM video.bundles WHERE ($2::text IS NULL OR tenant = $2)
-                        AND (srt_key = $1 OR vtt_key = $1 OR thumbnails @> jsonb_build_array(jsonb_build_object('media_key', $1::text))))",
-    )
-    .bind(key.as_str())
-    .bind(principal.tenant_scope())
+                        AND (srt_key = $1 OR vtt_key = $1 OR thumbnails @> jsonb_build_array(jsonb_build_object('media_key', $1::text)))) AS "exists!""#, key.as_str(), principal.tenant_scope())
     .fetch_one(&state.db)
     .await?;
     if !owned {
@@ -58,12 +55,10 @@ pub async fn download(
     let bytes = match state.store.get(&key).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            let expired: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM video.renders WHERE media_key = $1 AND state = 'expired')
+            let expired: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM video.renders WHERE media_key = $1 AND state = 'expired')
                      OR EXISTS (SELECT 1 FROM video.bundles WHERE media_expired_at IS NOT NULL
-                                AND (srt_key = $1 OR vtt_key = $1 OR thumbnails @> jsonb_build_array(jsonb_build_object('media_key', $1::text))))",
-            )
-            .bind(key.as_str())
+                                AND (srt_key = $1 OR vtt_key = $1 OR thumbnails @> jsonb_build_array(jsonb_build_object('media_key', $1::text)))) AS "exists!""#, key.as_str())
             .fetch_one(&state.db)
             .await?;
             return Err(if expired {

@@ -209,37 +209,16 @@ impl Handler for VideoWorker {
         };
         let mut tx = self.db.begin().await?;
         for output in produced["outputs"].as_array().into_iter().flatten() {
-            sqlx::query(
-                "INSERT INTO video.renders (id, run_id, tenant, format, width, height, duration_ms, media_key, state, attempt)
+            sqlx::query!("INSERT INTO video.renders (id, run_id, tenant, format, width, height, duration_ms, media_key, state, attempt)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'verified', $9)
                  ON CONFLICT (run_id, format) DO UPDATE SET width = EXCLUDED.width, height = EXCLUDED.height,
                      duration_ms = EXCLUDED.duration_ms, media_key = EXCLUDED.media_key, attempt = EXCLUDED.attempt
-                 WHERE video.renders.attempt < EXCLUDED.attempt",
-            )
-            .bind(Uuid::now_v7())
-            .bind(job.run_id)
-            .bind(&job.tenant)
-            .bind(output["format"].as_str())
-            .bind(output["width"].as_i64().map(|v| v as i32))
-            .bind(output["height"].as_i64().map(|v| v as i32))
-            .bind(output["duration_ms"].as_i64())
-            .bind(output["media_key"].as_str())
-            .bind(job.attempt)
+                 WHERE video.renders.attempt < EXCLUDED.attempt", Uuid::now_v7(), job.run_id, &job.tenant, output["format"].as_str(), output["width"].as_i64().map(|v| v as i32), output["height"].as_i64().map(|v| v as i32), output["duration_ms"].as_i64(), output["media_key"].as_str(), job.attempt)
             .execute(&mut *tx)
             .await?;
         }
-        let inserted = sqlx::query(
-            "INSERT INTO video.bundles (run_id, attempt, tenant, srt_key, vtt_key, thumbnails, probes, timings)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, attempt) DO NOTHING",
-        )
-        .bind(job.run_id)
-        .bind(job.attempt)
-        .bind(&job.tenant)
-        .bind(produced["captions"]["srt"].as_str())
-        .bind(produced["captions"]["vtt"].as_str())
-        .bind(&produced["thumbnails"])
-        .bind(&produced["outputs"])
-        .bind(&produced["timings_ms"])
+        let inserted = sqlx::query!("INSERT INTO video.bundles (run_id, attempt, tenant, srt_key, vtt_key, thumbnails, probes, timings)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (run_id, attempt) DO NOTHING", job.run_id, job.attempt, &job.tenant, produced["captions"]["srt"].as_str(), produced["captions"]["vtt"].as_str(), &produced["thumbnails"], &produced["outputs"], &produced["timings_ms"])
         .execute(&mut *tx)
         .await?
         .rows_affected();

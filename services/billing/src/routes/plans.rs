@@ -111,11 +111,12 @@ pub async fn tenant_plan(
 ) -> ApiResult<Json<TenantPlan>> {
     principal.require(Role::Viewer)?;
     principal.require_tenant(&tenant)?;
-    let plan: Option<String> =
-        sqlx::query_scalar("SELECT plan FROM billing.tenant_plans WHERE tenant = $1")
-            .bind(&tenant)
-            .fetch_optional(&state.db)
-            .await?;
+    let plan: Option<String> = sqlx::query_scalar!(
+        "SELECT plan FROM billing.tenant_plans WHERE tenant = $1",
+        &tenant
+    )
+    .fetch_optional(&state.db)
+    .await?;
     Ok(Json(TenantPlan {
         plan: plan.unwrap_or_else(|| DEFAULT_PLAN.to_owned()),
     }))
@@ -132,23 +133,24 @@ pub async fn set_tenant_plan(
     Json(input): Json<TenantPlan>,
 ) -> ApiResult<Json<QuotaStatus>> {
     principal.require(Role::Admin)?;
-    let known: Option<String> =
-        sqlx::query_scalar("SELECT name FROM billing.plans WHERE name = $1")
-            .bind(&input.plan)
-            .fetch_optional(&state.db)
-            .await?;
+    let known: Option<String> = sqlx::query_scalar!(
+        "SELECT name FROM billing.plans WHERE name = $1",
+        &input.plan
+    )
+    .fetch_optional(&state.db)
+    .await?;
     if known.is_none() {
         return Err(ApiError::validation(
             "plan",
             format!("no plan `{}`", input.plan),
         ));
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO billing.tenant_plans (tenant, plan) VALUES ($1, $2)
          ON CONFLICT (tenant) DO UPDATE SET plan = EXCLUDED.plan, changed_at = now()",
+        &tenant,
+        &input.plan
     )
-    .bind(&tenant)
-    .bind(&input.plan)
     .execute(&state.db)
     .await?;
     quota::publish_limits(&state.db, &state.bus).await?;

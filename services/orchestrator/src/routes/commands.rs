@@ -43,7 +43,7 @@ pub async fn create(
     shared::telemetry::record_run_id(id);
     let mut tx = state.db.begin().await?;
     // Counted again under a lock, so concurrent requests cannot all pass the check at once.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('orchestrator.run_admission'))")
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('orchestrator.run_admission'))")
         .execute(&mut *tx)
         .await?;
     shed_when_overloaded(&state, &mut *tx).await?;
@@ -74,8 +74,8 @@ async fn shed_when_overloaded<'c>(
     db: impl sqlx::PgExecutor<'c>,
 ) -> ApiResult<()> {
     let limits = &state.config.limits;
-    let active: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM orchestrator.runs WHERE state IN ('queued', 'running')",
+    let active: i64 = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM orchestrator.runs WHERE state IN ('queued', 'running')"#
     )
     .fetch_one(db)
     .await?;
@@ -104,8 +104,7 @@ pub async fn cancel(
     principal.require(Role::Operator)?;
     shared::telemetry::record_run_id(id);
     let owner: Option<String> =
-        sqlx::query_scalar("SELECT tenant FROM orchestrator.runs WHERE id = $1")
-            .bind(id)
+        sqlx::query_scalar!("SELECT tenant FROM orchestrator.runs WHERE id = $1", id)
             .fetch_optional(&state.db)
             .await?;
     match (owner, principal.tenant_scope()) {

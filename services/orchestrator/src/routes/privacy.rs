@@ -50,10 +50,10 @@ pub async fn erase_tenant_data(
     Path(tenant): Path<String>,
 ) -> ApiResult<Response> {
     let claims = principal.require(Role::Admin)?;
-    let in_flight: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM orchestrator.runs WHERE tenant = $1 AND finished_at IS NULL",
+    let in_flight: i64 = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM orchestrator.runs WHERE tenant = $1 AND finished_at IS NULL"#,
+        &tenant
     )
-    .bind(&tenant)
     .fetch_one(&state.db)
     .await?;
     if in_flight > 0 {

@@ -83,15 +83,9 @@ pub async fn list(
             )
         })?;
     let (limit, offset) = page.bounds()?;
-    let rows = sqlx::query_as::<_, RunSummary>(
-        "SELECT id, tenant, topic, params, state, error, created_at, updated_at, finished_at FROM orchestrator.runs
+    let rows = sqlx::query_as!(RunSummary, r#"SELECT id, tenant, topic, params AS "params: sqlx::types::Json<serde_json::Value>", state AS "state: RunState", error, created_at, updated_at, finished_at FROM orchestrator.runs
          WHERE ($1::text IS NULL OR tenant = $1) AND ($2::text IS NULL OR state = $2)
-         ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
-    )
-    .bind(principal.tenant_scope())
-    .bind(wanted)
-    .bind(limit + 1)
-    .bind(offset)
+         ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"#, principal.tenant_scope(), wanted as _, limit + 1, offset)
     .fetch_all(&state.db)
     .await?;
     Ok(Json(Page::from_overfetch(rows, limit, offset)))
@@ -107,20 +101,13 @@ pub async fn get(
 ) -> ApiResult<Json<RunDetail>> {
     principal.require(Role::Viewer)?;
     shared::telemetry::record_run_id(id);
-    let run = sqlx::query_as::<_, RunSummary>(
-        "SELECT id, tenant, topic, params, state, error, created_at, updated_at, finished_at FROM orchestrator.runs
-         WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)",
-    )
-    .bind(id)
-    .bind(principal.tenant_scope())
+    let run = sqlx::query_as!(RunSummary, r#"SELECT id, tenant, topic, params AS "params: sqlx::types::Json<serde_json::Value>", state AS "state: RunState", error, created_at, updated_at, finished_at FROM orchestrator.runs
+         WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"#, id, principal.tenant_scope())
     .fetch_optional(&state.db)
     .await?
     .ok_or_else(|| ApiError::not_found(format!("run {id} not found")))?;
-    let steps = sqlx::query_as::<_, Step>(
-        "SELECT name, state, attempts, cost_micros, progress, total, error, started_at, finished_at
-         FROM orchestrator.steps WHERE run_id = $1 ORDER BY position",
-    )
-    .bind(id)
+    let steps = sqlx::query_as!(Step, r#"SELECT name, state AS "state: StepState", attempts, cost_micros, progress, total, error, started_at, finished_at
+         FROM orchestrator.steps WHERE run_id = $1 ORDER BY position"#, id)
     .fetch_all(&state.db)
     .await?;
     Ok(Json(RunDetail { run, steps }))
@@ -128,12 +115,8 @@ pub async fn get(
 
 /// Looks a run up within the caller's tenant scope.
 async fn visible_run(state: &AppState, principal: &Principal, id: Uuid) -> ApiResult<RunSummary> {
-    sqlx::query_as::<_, RunSummary>(
-        "SELECT id, tenant, topic, params, state, error, created_at, updated_at, finished_at FROM orchestrator.runs
-         WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)",
-    )
-    .bind(id)
-    .bind(principal.tenant_scope())
+    sqlx::query_as!(RunSummary, r#"SELECT id, tenant, topic, params AS "params: sqlx::types::Json<serde_json::Value>", state AS "state: RunState", error, created_at, updated_at, finished_at FROM orchestrator.runs
+         WHERE id = $1 AND ($2::text IS NULL OR tenant = $2)"#, id, principal.tenant_scope())
     .fetch_optional(&state.db)
     .await?
     .ok_or_else(|| ApiError::not_found(format!("run {id} not found")))
@@ -169,19 +152,19 @@ pub async fn manifest(
 ) -> ApiResult<Json<Manifest>> {
     principal.require(Role::Viewer)?;
     let run = visible_run(&state, &principal, id).await?;
-    let steps = sqlx::query_as::<_, Step>(
-        "SELECT name, state, attempts, cost_micros, progress, total, error, started_at, finished_at
-         FROM orchestrator.steps WHERE run_id = $1 ORDER BY position",
-    )
-    .bind(id)
+    let steps = sqlx::query_as!(Step, r#"SELECT name, state AS "state: StepState", attempts, cost_micros, progress, total, error, started_at, finished_at
+         FROM orchestrator.steps WHERE run_id = $1 ORDER BY position"#, id)
     .fetch_all(&state.db)
     .await?;
-    let facts: Vec<(String, serde_json::Value)> = sqlx::query_as(
+    let facts: Vec<(String, serde_json::Value)> = sqlx::query!(
         "SELECT kind, body FROM orchestrator.facts WHERE run_id = $1 ORDER BY kind, part",
+        id
     )
-    .bind(id)
     .fetch_all(&state.db)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|fact| (fact.kind, fact.body))
+    .collect();
     let first = |kind: &str| {
         facts
             .iter()
@@ -234,11 +217,7 @@ pub async fn events(
                 return None;
             }
             loop {
-                let rows = sqlx::query_as::<_, RunEvent>(
-                    "SELECT id, step, state, detail, at FROM orchestrator.run_events WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT 100",
-                )
-                .bind(id)
-                .bind(after)
+                let rows = sqlx::query_as!(RunEvent, r#"SELECT id, step, state, detail, at FROM orchestrator.run_events WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT 100"#, id, after)
                 .fetch_all(&state.db)
                 .await
                 .unwrap_or_default();
