@@ -1,12 +1,15 @@
 //! analytics service: platform metrics per publication, reports and insights.
 
+mod config;
 mod routes;
-
-use std::sync::Arc;
 
 use axum::{routing::get, Router};
 use shared::{privacy::TenantData, Context, Service};
+use std::sync::Arc;
+
 use utoipa::OpenApi as _;
+
+pub use config::AnalyticsConfig;
 
 /// The analytics service as a fleet member.
 pub struct AnalyticsService;
@@ -29,6 +32,7 @@ impl Service for AnalyticsService {
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
+        ctx.settings.service::<AnalyticsConfig>("analytics")?;
         Ok(Router::new()
             .route("/v1/analytics/snapshots", get(routes::list))
             .route("/v1/analytics/snapshots/{id}", get(routes::get))

@@ -60,15 +60,18 @@ impl Alerts {
     ) -> anyhow::Result<Vec<Notice>> {
         let today = Utc::now().date_naive();
         let mut notices = Vec::new();
-        let figures: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT tenant, sum(cost_micros)::int8, sum(calls)::int8, sum(failures)::int8
-             FROM billing.daily_rollups WHERE period = $1 AND tenant = ANY($2) GROUP BY tenant",
+        let figures = sqlx::query!(
+            r#"SELECT tenant, sum(cost_micros)::int8 AS "spent!", sum(calls)::int8 AS "calls!",
+                      sum(failures)::int8 AS "failures!"
+               FROM billing.daily_rollups WHERE period = $1 AND tenant = ANY($2) GROUP BY tenant"#,
+            today,
+            tenants
         )
-        .bind(today)
-        .bind(tenants)
         .fetch_all(&mut *tx)
         .await?;
-        for (tenant, spent, calls, failures) in figures {
+        for figure in figures {
+            let (tenant, spent, calls, failures) =
+                (figure.tenant, figure.spent, figure.calls, figure.failures);
             let tenant = &tenant;
             let permille = if calls > 0 {
                 failures * 1000 / calls

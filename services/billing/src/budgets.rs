@@ -261,17 +261,9 @@ pub async fn reserve(
         .collect();
     move_amounts(&mut tx, &holds, input.estimate_micros, 0).await?;
     let ttl = Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX));
-    let reservation = sqlx::query_as::<_, Reservation>(
-        "INSERT INTO billing.reservations (id, tenant, provider, run_id, estimate_micros, state, holds, expires_at)
-         VALUES ($1, $2, $3, $4, $5, 'held', $6, $7) RETURNING *",
-    )
-    .bind(Uuid::now_v7())
-    .bind(&input.tenant)
-    .bind(&input.provider)
-    .bind(input.run_id)
-    .bind(input.estimate_micros)
-    .bind(sqlx::types::Json(&holds))
-    .bind(now + ttl)
+    let reservation = sqlx::query_as!(Reservation, r#"INSERT INTO billing.reservations (id, tenant, provider, run_id, estimate_micros, state, holds, expires_at)
+         VALUES ($1, $2, $3, $4, $5, 'held', $6, $7) RETURNING id, tenant, provider, run_id, estimate_micros, actual_micros, state,
+                   holds AS "holds: sqlx::types::Json<Vec<Hold>>", created_at, expires_at"#, Uuid::now_v7(), &input.tenant, &input.provider, input.run_id, input.estimate_micros, sqlx::types::Json(&holds) as _, now + ttl)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -285,30 +277,27 @@ async fn lock_applicable(
     provider: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Vec<Budget>> {
-    let applicable: Vec<(Uuid, String)> = sqlx::query_as(
+    let applicable = sqlx::query!(
         "SELECT id, period FROM billing.budgets
          WHERE scope = 'global' OR (scope = 'tenant' AND subject = $1) OR (scope = 'provider' AND subject = $2)
          ORDER BY id",
+        tenant,
+        provider
     )
-    .bind(tenant)
-    .bind(provider)
     .fetch_all(&mut *tx)
     .await?;
     let mut budgets = Vec::with_capacity(applicable.len());
-    for (id, period) in applicable {
+    for budget in applicable {
+        let (id, period) = (budget.id, budget.period);
         let start = period_start(&period, now);
         sqlx::query!("INSERT INTO billing.budget_spend (budget_id, period_start) VALUES ($1, $2) ON CONFLICT DO NOTHING", id, start)
         .execute(&mut *tx)
         .await?;
-        let budget = sqlx::query_as::<_, Budget>(
-            "SELECT b.id, b.scope, b.subject, b.period, b.limit_micros, b.updated_at, s.period_start,
+        let budget = sqlx::query_as!(Budget, r#"SELECT b.id, b.scope, b.subject, b.period, b.limit_micros, b.updated_at, s.period_start,
                     s.settled_micros, s.reserved_micros
              FROM billing.budget_spend s JOIN billing.budgets b ON b.id = s.budget_id
              WHERE s.budget_id = $1 AND s.period_start = $2
-             FOR UPDATE OF s",
-        )
-        .bind(id)
-        .bind(start)
+             FOR UPDATE OF s"#, id, start)
         .fetch_one(&mut *tx)
         .await?;
         budgets.push(budget);
@@ -343,11 +332,15 @@ async fn move_amounts(
 }
 
 async fn lock_reservation(tx: &mut PgConnection, id: Uuid) -> Result<Reservation, ApiError> {
-    sqlx::query_as::<_, Reservation>("SELECT * FROM billing.reservations WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no reservation {id}")))
+    sqlx::query_as!(
+        Reservation,
+        r#"SELECT id, tenant, provider, run_id, estimate_micros, actual_micros, state,
+                   holds AS "holds: sqlx::types::Json<Vec<Hold>>", created_at, expires_at FROM billing.reservations WHERE id = $1 FOR UPDATE"#,
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("no reservation {id}")))
 }
 
 /// Records the call's real cost. Idempotent: settling again with the same cost changes nothing.
@@ -407,13 +400,9 @@ async fn close(
     state: &str,
     actual: Option<i64>,
 ) -> sqlx::Result<Reservation> {
-    sqlx::query_as::<_, Reservation>(
-        "UPDATE billing.reservations SET state = $2, actual_micros = COALESCE($3, actual_micros), closed_at = now()
-         WHERE id = $1 RETURNING *",
-    )
-    .bind(id)
-    .bind(state)
-    .bind(actual)
+    sqlx::query_as!(Reservation, r#"UPDATE billing.reservations SET state = $2, actual_micros = COALESCE($3, actual_micros), closed_at = now()
+         WHERE id = $1 RETURNING id, tenant, provider, run_id, estimate_micros, actual_micros, state,
+                   holds AS "holds: sqlx::types::Json<Vec<Hold>>", created_at, expires_at"#, id, state, actual)
     .fetch_one(&mut *tx)
     .await
 }
@@ -421,13 +410,16 @@ async fn close(
 /// Releases every lease past its expiry; returns how many.
 pub async fn expire(db: &PgPool) -> sqlx::Result<usize> {
     let mut tx = db.begin().await?;
-    let expired: Vec<(Uuid, sqlx::types::Json<Vec<Hold>>, i64)> = sqlx::query_as(
-        "SELECT id, holds, estimate_micros FROM billing.reservations
-         WHERE state = 'held' AND expires_at <= now()
-         ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED",
+    let expired: Vec<(Uuid, sqlx::types::Json<Vec<Hold>>, i64)> = sqlx::query!(
+        r#"SELECT id, holds AS "holds: sqlx::types::Json<Vec<Hold>>", estimate_micros
+           FROM billing.reservations WHERE state = 'held' AND expires_at <= now()
+           ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED"#
     )
     .fetch_all(&mut *tx)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|lease| (lease.id, lease.holds, lease.estimate_micros))
+    .collect();
     // One update per budget period, in id order, whatever order the leases expired in.
     let mut returned: std::collections::BTreeMap<Hold, i64> = std::collections::BTreeMap::new();
     for (id, holds, estimate) in &expired {

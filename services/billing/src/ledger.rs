@@ -57,54 +57,9 @@ pub async fn record(
             .map(|e| i64::try_from(f(e)).unwrap_or(i64::MAX))
             .collect::<Vec<i64>>()
     };
-    let tenants: Vec<String> = sqlx::query_scalar(INGEST)
-        .bind(entries.iter().map(|e| e.usage_id).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.at).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.tenant.clone()).collect::<Vec<_>>())
-        .bind(
-            entries
-                .iter()
-                .map(|e| e.service.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            entries
-                .iter()
-                .map(|e| e.capability.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            entries
-                .iter()
-                .map(|e| e.provider.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(entries.iter().map(|e| e.model.clone()).collect::<Vec<_>>())
-        .bind(entries.iter().map(|e| e.run_id).collect::<Vec<_>>())
-        .bind(column(|e| e.units.input_tokens))
-        .bind(column(|e| e.units.cached_tokens))
-        .bind(column(|e| e.units.output_tokens))
-        .bind(column(|e| e.units.characters))
-        .bind(column(|e| e.units.images))
-        .bind(column(|e| e.units.millis))
-        .bind(column(|e| e.cost_micros))
-        .bind(entries.iter().map(|e| e.priced).collect::<Vec<_>>())
-        .bind(column(|e| e.latency_ms))
-        .bind(
-            entries
-                .iter()
-                .map(|e| e.outcome.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(entries.iter().map(|e| e.cache_hit).collect::<Vec<_>>())
-        .fetch_all(&mut *tx)
-        .await?;
-    Ok(tenants.into_iter().collect())
-}
-
-/// One round trip: new ledger rows, then the rollups and charges of exactly the rows inserted. Rows
-/// are upserted in key order, so concurrent consumers lock them in the same order (no deadlocks).
-const INGEST: &str = r"
+    // One round trip: new ledger rows, then the rollups and charges of exactly the rows inserted. Rows
+    // are upserted in key order, so concurrent consumers lock them in the same order (no deadlocks).
+    let tenants: Vec<String> = sqlx::query_scalar!(r"
 WITH input AS (
     SELECT * FROM UNNEST($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
                          $7::text[], $8::uuid[], $9::int8[], $10::int8[], $11::int8[], $12::int8[],
@@ -173,4 +128,20 @@ charges AS (
         cost_micros = c.cost_micros + EXCLUDED.cost_micros, updated_at = now()
 )
 SELECT DISTINCT tenant FROM grouped
-";
+", &entries.iter().map(|e| e.usage_id).collect::<Vec<_>>(), &entries.iter().map(|e| e.at).collect::<Vec<_>>(), &entries.iter().map(|e| e.tenant.clone()).collect::<Vec<_>>(), &entries
+                .iter()
+                .map(|e| e.service.clone())
+                .collect::<Vec<_>>(), &entries
+                .iter()
+                .map(|e| e.capability.clone())
+                .collect::<Vec<_>>(), &entries
+                .iter()
+                .map(|e| e.provider.clone())
+                .collect::<Vec<_>>(), &entries.iter().map(|e| e.model.clone()).collect::<Vec<_>>(), &entries.iter().map(|e| e.run_id).collect::<Vec<_>>() as _, &column(|e| e.units.input_tokens), &column(|e| e.units.cached_tokens), &column(|e| e.units.output_tokens), &column(|e| e.units.characters), &column(|e| e.units.images), &column(|e| e.units.millis), &column(|e| e.cost_micros), &entries.iter().map(|e| e.priced).collect::<Vec<_>>(), &column(|e| e.latency_ms), &entries
+                .iter()
+                .map(|e| e.outcome.clone())
+                .collect::<Vec<_>>(), &entries.iter().map(|e| e.cache_hit).collect::<Vec<_>>())
+        .fetch_all(&mut *tx)
+        .await?;
+    Ok(tenants.into_iter().collect())
+}

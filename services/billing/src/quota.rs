@@ -75,17 +75,18 @@ pub async fn status(db: &mut PgConnection, tenant: &str) -> sqlx::Result<QuotaSt
 
 /// Plans and spend this month of several tenants, in one query.
 pub async fn statuses(db: &mut PgConnection, tenants: &[String]) -> sqlx::Result<Vec<QuotaStatus>> {
-    sqlx::query_as::<_, QuotaStatus>(
-        "SELECT t.tenant, p.name AS plan, p.monthly_quota_micros, p.requests_per_minute,
-                COALESCE(c.cost_micros, 0)::int8 AS spent_micros
+    sqlx::query_as!(
+        QuotaStatus,
+        r#"SELECT t.tenant AS "tenant!", p.name AS plan, p.monthly_quota_micros, p.requests_per_minute,
+                COALESCE(c.cost_micros, 0)::int8 AS "spent_micros!"
          FROM unnest($1::text[]) AS t(tenant)
          LEFT JOIN billing.tenant_plans tp ON tp.tenant = t.tenant
          JOIN billing.plans p ON p.name = COALESCE(tp.plan, $3)
-         LEFT JOIN billing.monthly_charges c ON c.tenant = t.tenant AND c.month = $2",
+         LEFT JOIN billing.monthly_charges c ON c.tenant = t.tenant AND c.month = $2"#,
+        tenants,
+        this_month(),
+        DEFAULT_PLAN
     )
-    .bind(tenants)
-    .bind(this_month())
-    .bind(DEFAULT_PLAN)
     .fetch_all(db)
     .await
 }
@@ -152,14 +153,18 @@ pub async fn store(
 /// Writes every tenant's requests per minute (and the default plan's, for tenants without one) to
 /// the hash the shared rate-limit layer reads.
 pub async fn publish_limits(db: &PgPool, bus: &Bus) -> anyhow::Result<()> {
-    let rows: Vec<(String, i32)> = sqlx::query_as(
-        "SELECT t.tenant, p.requests_per_minute FROM billing.tenant_plans t JOIN billing.plans p ON p.name = t.plan
-         UNION ALL SELECT $2, requests_per_minute FROM billing.plans WHERE name = $1",
+    let rows: Vec<(String, i32)> = sqlx::query!(
+        r#"SELECT t.tenant AS "tenant!", p.requests_per_minute AS "requests_per_minute!"
+           FROM billing.tenant_plans t JOIN billing.plans p ON p.name = t.plan
+           UNION ALL SELECT $2, requests_per_minute FROM billing.plans WHERE name = $1"#,
+        DEFAULT_PLAN,
+        rate_limit::DEFAULT_LIMIT_FIELD
     )
-    .bind(DEFAULT_PLAN)
-    .bind(rate_limit::DEFAULT_LIMIT_FIELD)
     .fetch_all(db)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|limit| (limit.tenant, limit.requests_per_minute))
+    .collect();
     if rows.is_empty() {
         return Ok(());
     }

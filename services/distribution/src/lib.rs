@@ -1,12 +1,15 @@
 //! distribution service: platform accounts, uploads through official APIs, publication records.
 
+mod config;
 mod routes;
-
-use std::sync::Arc;
 
 use axum::{routing::get, Router};
 use shared::{privacy::TenantData, Context, Service};
+use std::sync::Arc;
+
 use utoipa::OpenApi as _;
+
+pub use config::DistributionConfig;
 
 /// The distribution service as a fleet member.
 pub struct DistributionService;
@@ -32,6 +35,7 @@ impl Service for DistributionService {
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
+        ctx.settings.service::<DistributionConfig>("distribution")?;
         Ok(Router::new()
             .route("/v1/publications", get(routes::publications))
             .route("/v1/accounts", get(routes::accounts))

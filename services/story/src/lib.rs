@@ -1,20 +1,19 @@
 //! story service: scripts split into scenes, per-platform metadata, creator copy.
 
+mod config;
 pub mod copy;
 pub mod generator;
-mod stories;
+mod routes;
 mod worker;
 pub mod writing;
 
 use std::sync::Arc;
 
-use axum::{
-    routing::{get, post},
-    Router,
-};
-use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Text};
+use axum::Router;
+use providers::{catalogue, registry, setup::Shared, Chain, Text};
 use shared::{privacy::TenantData, Context, Service, Worker};
-use utoipa::OpenApi as _;
+
+pub use config::StoryConfig;
 
 /// The story service as a fleet member.
 #[derive(Default)]
@@ -41,13 +40,6 @@ impl StoryService {
     }
 }
 
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(copy::write),
-    components(schemas(copy::CopyRequest, copy::CopyResponse, copy::CopyKind))
-)]
-struct CopyApiDoc;
-
 impl Service for StoryService {
     fn name(&self) -> &'static str {
         "story"
@@ -62,25 +54,16 @@ impl Service for StoryService {
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
-        let chain = self.text(ctx)?;
-        let chains: Vec<Arc<dyn Describe>> = vec![chain.clone()];
-        Ok(Router::new()
-            .route("/v1/stories", get(stories::list))
-            .route("/v1/stories/{id}", get(stories::get))
-            .with_state(ctx.db.clone())
-            .merge(
-                Router::new()
-                    .route("/v1/copy", post(copy::write))
-                    .with_state(copy::CopyState { chain }),
-            )
-            .merge(providers::admin::router(self.prefix(), chains)))
+        ctx.settings.service::<StoryConfig>("story")?;
+        Ok(routes::router(
+            self.prefix(),
+            ctx.db.clone(),
+            self.text(ctx)?,
+        ))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        let mut document = stories::ApiDoc::openapi();
-        document.merge(CopyApiDoc::openapi());
-        document.merge(providers::admin::openapi(self.prefix()));
-        document
+        routes::openapi(self.prefix())
     }
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {

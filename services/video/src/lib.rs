@@ -4,19 +4,14 @@ pub mod captions;
 mod config;
 pub mod ffmpeg;
 pub mod formats;
-mod media;
 pub mod retention;
 mod routes;
 mod worker;
 
 use std::sync::Arc;
 
-use axum::{routing::get, Router};
-use shared::{
-    health::Check, jobs::program_check, openapi::BearerAuth, privacy::TenantData, Context, Service,
-    Worker,
-};
-use utoipa::OpenApi as _;
+use axum::Router;
+use shared::{health::Check, jobs::program_check, privacy::TenantData, Context, Service, Worker};
 
 pub use config::VideoConfig;
 
@@ -26,10 +21,6 @@ pub struct VideoService;
 pub fn service() -> Arc<dyn Service> {
     Arc::new(VideoService)
 }
-
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(media::download), modifiers(&BearerAuth))]
-struct MediaDoc;
 
 impl Service for VideoService {
     fn name(&self) -> &'static str {
@@ -49,25 +40,11 @@ impl Service for VideoService {
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
-        let media = media::MediaState {
-            db: ctx.db.clone(),
-            store: ctx.store.clone(),
-        };
-        Ok(Router::new()
-            .route("/v1/videos", get(routes::list))
-            .route("/v1/videos/{id}", get(routes::get))
-            .with_state(ctx.db.clone())
-            .merge(
-                Router::new()
-                    .route("/v1/videos/media/{key}", get(media::download))
-                    .with_state(media),
-            ))
+        Ok(routes::router(ctx))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        let mut document = routes::ApiDoc::openapi();
-        document.merge(MediaDoc::openapi());
-        document
+        routes::openapi()
     }
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {

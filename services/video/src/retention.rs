@@ -10,12 +10,6 @@ use tokio_util::sync::CancellationToken;
 /// Rows one pass looks at, at most.
 const BATCH: i64 = 500;
 
-/// Whether a live (unexpired) render or bundle still refers to `key`: keys are content
-/// addresses, and two runs can produce identical bytes.
-const STILL_USED: &str = "SELECT EXISTS (SELECT 1 FROM video.renders WHERE media_key = $1 AND state <> 'expired')
-     OR EXISTS (SELECT 1 FROM video.bundles WHERE media_expired_at IS NULL
-                AND (srt_key = $1 OR vtt_key = $1 OR thumbnails @> jsonb_build_array(jsonb_build_object('media_key', $1::text))))";
-
 /// Expires what is older than `days`; returns how many files were deleted.
 pub async fn expire_once(
     db: &PgPool,
@@ -24,33 +18,34 @@ pub async fn expire_once(
 ) -> anyhow::Result<usize> {
     let days = i32::try_from(days).unwrap_or(i32::MAX);
     let mut tx = db.begin().await?;
-    let renders: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+    let renders = sqlx::query_scalar!(
         "UPDATE video.renders SET state = 'expired'
          WHERE id IN (SELECT id FROM video.renders
                       WHERE state <> 'expired' AND created_at < now() - make_interval(days => $1)
                       LIMIT $2 FOR UPDATE SKIP LOCKED)
-         RETURNING id, media_key",
+         RETURNING media_key",
+        days,
+        BATCH
     )
-    .bind(days)
-    .bind(BATCH)
     .fetch_all(&mut *tx)
     .await?;
-    let bundles: Vec<(String, String, serde_json::Value)> = sqlx::query_as(
+    let bundles = sqlx::query!(
         "UPDATE video.bundles SET media_expired_at = now()
          WHERE (run_id, attempt) IN (SELECT run_id, attempt FROM video.bundles
                       WHERE media_expired_at IS NULL AND created_at < now() - make_interval(days => $1)
                       LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING srt_key, vtt_key, thumbnails",
+        days,
+        BATCH
     )
-    .bind(days)
-    .bind(BATCH)
     .fetch_all(&mut *tx)
     .await?;
-    let mut keys: Vec<String> = renders.into_iter().map(|(_, key)| key).collect();
-    for (srt, vtt, thumbnails) in bundles {
-        keys.extend([srt, vtt]);
+    let mut keys: Vec<String> = renders;
+    for bundle in bundles {
+        keys.extend([bundle.srt_key, bundle.vtt_key]);
         keys.extend(
-            thumbnails
+            bundle
+                .thumbnails
                 .as_array()
                 .into_iter()
                 .flatten()
@@ -61,8 +56,11 @@ pub async fn expire_once(
     keys.dedup();
     let mut unused = Vec::new();
     for key in keys {
-        let used: bool = sqlx::query_scalar(STILL_USED)
-            .bind(&key)
+        // Whether a live (unexpired) render or bundle still refers to `key`: keys are content
+        // addresses, and two runs can produce identical bytes.
+        let used: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM video.renders WHERE media_key = $1 AND state <> 'expired')
+     OR EXISTS (SELECT 1 FROM video.bundles WHERE media_expired_at IS NULL
+                AND (srt_key = $1 OR vtt_key = $1 OR thumbnails @> jsonb_build_array(jsonb_build_object('media_key', $1::text)))) AS "used!""#, &key)
             .fetch_one(&mut *tx)
             .await?;
         if !used {

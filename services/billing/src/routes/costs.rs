@@ -321,14 +321,15 @@ pub async fn top(
     }
     let from = day("from", query.from.as_deref(), this_month())?;
     let to = day("to", query.to.as_deref(), chrono::Utc::now().date_naive())?;
-    let spenders = sqlx::query_as::<_, Spender>(
-        "SELECT tenant, sum(calls)::int8 AS calls, sum(cost_micros)::int8 AS cost_micros
+    let spenders = sqlx::query_as!(
+        Spender,
+        r#"SELECT tenant, sum(calls)::int8 AS "calls!", sum(cost_micros)::int8 AS "cost_micros!"
          FROM billing.daily_rollups WHERE period BETWEEN $1 AND $2
-         GROUP BY tenant ORDER BY cost_micros DESC, tenant LIMIT $3",
+         GROUP BY tenant ORDER BY sum(cost_micros) DESC, tenant LIMIT $3"#,
+        from,
+        to,
+        limit
     )
-    .bind(from)
-    .bind(to)
-    .bind(limit)
     .fetch_all(&db)
     .await?;
     Ok(Json(spenders))

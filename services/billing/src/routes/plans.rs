@@ -54,9 +54,7 @@ pub async fn list(
     State(state): State<PlanState>,
 ) -> ApiResult<Json<Vec<Plan>>> {
     principal.require(Role::Viewer)?;
-    let plans = sqlx::query_as::<_, Plan>(
-        "SELECT name, monthly_quota_micros, requests_per_minute, updated_at FROM billing.plans ORDER BY monthly_quota_micros",
-    )
+    let plans = sqlx::query_as!(Plan, r#"SELECT name, monthly_quota_micros, requests_per_minute, updated_at FROM billing.plans ORDER BY monthly_quota_micros"#)
     .fetch_all(&state.db)
     .await?;
     Ok(Json(plans))
@@ -86,13 +84,8 @@ pub async fn update(
             "must be at least 1",
         ));
     }
-    let plan = sqlx::query_as::<_, Plan>(
-        "UPDATE billing.plans SET monthly_quota_micros = $2, requests_per_minute = $3, updated_at = now()
-         WHERE name = $1 RETURNING name, monthly_quota_micros, requests_per_minute, updated_at",
-    )
-    .bind(&name)
-    .bind(input.monthly_quota_micros)
-    .bind(input.requests_per_minute)
+    let plan = sqlx::query_as!(Plan, r#"UPDATE billing.plans SET monthly_quota_micros = $2, requests_per_minute = $3, updated_at = now()
+         WHERE name = $1 RETURNING name, monthly_quota_micros, requests_per_minute, updated_at"#, &name, input.monthly_quota_micros, input.requests_per_minute)
     .fetch_optional(&state.db)
     .await?
     .ok_or_else(|| ApiError::not_found(format!("no plan `{name}`")))?;
@@ -193,11 +186,12 @@ pub async fn notifications(
 ) -> ApiResult<Json<Vec<Notification>>> {
     principal.require(Role::Viewer)?;
     principal.require_tenant(&tenant)?;
-    let rows = sqlx::query_as::<_, Notification>(
-        "SELECT id, tenant, kind, detail, created_at FROM billing.notifications
-         WHERE tenant = $1 ORDER BY created_at DESC, id DESC LIMIT 200",
+    let rows = sqlx::query_as!(
+        Notification,
+        r#"SELECT id, tenant, kind, detail, created_at FROM billing.notifications
+         WHERE tenant = $1 ORDER BY created_at DESC, id DESC LIMIT 200"#,
+        &tenant
     )
-    .bind(&tenant)
     .fetch_all(&state.db)
     .await?;
     Ok(Json(rows))

@@ -117,11 +117,13 @@ async fn decide(
 ) -> ApiResult<Json<Review>> {
     let claims = principal.require(Role::Operator)?;
     let mut tx = db.begin().await?;
-    let current: Option<(String, String)> =
-        sqlx::query_as("SELECT state, tenant FROM moderation.reviews WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let current: Option<(String, String)> = sqlx::query!(
+        "SELECT state, tenant FROM moderation.reviews WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|review| (review.state, review.tenant));
     match current {
         None => return Err(ApiError::not_found(format!("review {id} not found"))),
         Some((_, tenant))
