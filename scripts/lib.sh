@@ -109,27 +109,6 @@ ensure_redis() {
 }
 
 # ensure_python_tool BINARY PIP-SPEC
-# sqlx-cli, for `cargo sqlx prepare`; built once into the cache outside the clone.
-ensure_sqlx_cli() {
-  local tools="${HOME}/.cache/reelforge/tools"
-  export PATH="$tools/bin:$PATH"
-  command -v cargo-sqlx >/dev/null 2>&1 && return 0
-  log "installing sqlx-cli from crates.io (once; cached in $tools)"
-  cargo install sqlx-cli --version 0.8.6 --no-default-features --features postgres,rustls \
-    --locked --root "$tools" --quiet
-}
-
-# Checks that every query written with sqlx's macros still matches the migrations and `.sqlx/`.
-check_queries() {
-  ensure_sqlx_cli
-  local database="reelforge_sqlx_check_$$"
-  local url="postgres://postgres@127.0.0.1:5432/$database"
-  psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS \"$database\"" -c "CREATE DATABASE \"$database\""
-  DATABASE_URL="$url" cargo sqlx migrate run --source migrations >/dev/null
-  DATABASE_URL="$url" cargo sqlx prepare --workspace --check
-  psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS \"$database\""
-}
-
 ensure_python_tool() {
   command -v "$1" >/dev/null 2>&1 && return 0
   log "installing $2 from PyPI"

@@ -20,10 +20,8 @@ use_fast_linker
 psql -h 127.0.0.1 -U postgres -At -c "SELECT datname FROM pg_database WHERE datname LIKE 'reelforge_test_%'" 2>/dev/null |
   while read -r db; do psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS \"$db\"" || true; done
 
-log "cargo fmt --check"
-cargo fmt --all -- --check
-log "cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+log "formatting and clippy (cargo xtask lint)"
+cargo xtask lint
 log "cargo test"
 cargo test --workspace --locked
 
@@ -52,6 +50,6 @@ bash scripts/validate-deploy.sh
 
 # Last: `prepare` re-checks the crates that use sqlx's macros, which would make the tests above
 # rebuild them.
-log "queries checked against the migrations (cargo sqlx prepare --check)"
-check_queries
+log "queries checked against the migrations (cargo xtask queries --check)"
+cargo xtask queries --check
 log "all checks passed"

@@ -78,21 +78,8 @@ impl Handler for StoryWorker {
         };
         let id = Uuid::now_v7();
         let mut tx = self.db.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO story.stories (id, run_id, tenant, title, language, genre, tone, seed, scene_count, attempt, script)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (run_id, attempt) DO NOTHING",
-        )
-        .bind(id)
-        .bind(job.run_id)
-        .bind(&job.tenant)
-        .bind(&script.title)
-        .bind(&job.request.language)
-        .bind(&job.request.genre)
-        .bind(&job.request.tone)
-        .bind(job.request.seed as i64)
-        .bind(script.scenes.len() as i32)
-        .bind(job.attempt)
-        .bind(sqlx::types::Json(&script))
+        let inserted = sqlx::query!("INSERT INTO story.stories (id, run_id, tenant, title, language, genre, tone, seed, scene_count, attempt, script)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (run_id, attempt) DO NOTHING", id, job.run_id, &job.tenant, &script.title, &job.request.language, &job.request.genre, &job.request.tone, job.request.seed as i64, script.scenes.len() as i32, job.attempt, sqlx::types::Json(&script) as _)
         .execute(&mut *tx)
         .await?
         .rows_affected();
