@@ -118,15 +118,9 @@ async fn list(
         offset: query.offset,
     }
     .bounds()?;
-    let rows = sqlx::query_as::<_, AuditEntry>(
-        "SELECT id, at, subject, role, tenant, method, path, status, request_id FROM fleet.audit_log
+    let rows = sqlx::query_as!(AuditEntry, r#"SELECT id, at, subject, role, tenant, method, path, status, request_id FROM fleet.audit_log
          WHERE ($1::text IS NULL OR subject = $1) AND ($2::timestamptz IS NULL OR at >= $2)
-         ORDER BY id DESC LIMIT $3 OFFSET $4",
-    )
-    .bind(&query.subject)
-    .bind(query.since)
-    .bind(limit + 1)
-    .bind(offset)
+         ORDER BY id DESC LIMIT $3 OFFSET $4"#, query.subject.as_deref(), query.since, limit + 1, offset)
     .fetch_all(&pool)
     .await?;
     Ok(Json(Page::from_overfetch(rows, limit, offset)))

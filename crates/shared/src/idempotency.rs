@@ -151,7 +151,6 @@ async fn forget(pool: &PgPool, scope: &str, key: &str) {
 }
 
 /// A recorded request: its fingerprint and, once complete, its response.
-#[derive(sqlx::FromRow)]
 struct StoredResponse {
     fingerprint: String,
     status: Option<i32>,
@@ -165,11 +164,12 @@ async fn replay(
     key: &str,
     fingerprint: &str,
 ) -> Result<Response, ApiError> {
-    let stored: Option<StoredResponse> = sqlx::query_as(
+    let stored = sqlx::query_as!(
+        StoredResponse,
         "SELECT fingerprint, status, content_type, body FROM fleet.idempotency_keys WHERE scope = $1 AND key = $2",
+        scope,
+        key
     )
-    .bind(scope)
-    .bind(key)
     .fetch_optional(pool)
     .await?;
     let Some(StoredResponse {

@@ -146,15 +146,18 @@ impl Relay {
     /// Publishes one batch; returns how many rows it published.
     pub async fn relay_once(&self) -> anyhow::Result<usize> {
         let mut tx = self.pool.begin().await?;
-        let rows: Vec<(i64, String, sqlx::types::Json<Envelope>)> = sqlx::query_as(
-            "SELECT id, stream, envelope FROM fleet.outbox
-             WHERE published_at IS NULL AND service = ANY($1)
-             ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
+        let rows: Vec<(i64, String, sqlx::types::Json<Envelope>)> = sqlx::query!(
+            r#"SELECT id, stream, envelope AS "envelope: sqlx::types::Json<Envelope>" FROM fleet.outbox
+               WHERE published_at IS NULL AND service = ANY($1)
+               ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED"#,
+            &self.services as _,
+            self.batch
         )
-        .bind(&self.services)
-        .bind(self.batch)
         .fetch_all(&mut *tx)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row.stream, row.envelope))
+        .collect();
         // One round trip per stream, entries in row order within each.
         let mut by_stream: Vec<(&str, Vec<(String, &Envelope)>)> = Vec::new();
         for (_, stream, envelope) in &rows {
