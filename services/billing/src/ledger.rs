@@ -57,6 +57,7 @@ pub async fn record(
             .map(|e| i64::try_from(f(e)).unwrap_or(i64::MAX))
             .collect::<Vec<i64>>()
     };
+    let text = |f: fn(&UsageEntry) -> &String| entries.iter().map(f).cloned().collect::<Vec<_>>();
     // One round trip: new ledger rows, then the rollups and charges of exactly the rows inserted. Rows
     // are upserted in key order, so concurrent consumers lock them in the same order (no deadlocks).
     let tenants: Vec<String> = sqlx::query_scalar!(r"
@@ -128,19 +129,27 @@ charges AS (
         cost_micros = c.cost_micros + EXCLUDED.cost_micros, updated_at = now()
 )
 SELECT DISTINCT tenant FROM grouped
-", &entries.iter().map(|e| e.usage_id).collect::<Vec<_>>(), &entries.iter().map(|e| e.at).collect::<Vec<_>>(), &entries.iter().map(|e| e.tenant.clone()).collect::<Vec<_>>(), &entries
-                .iter()
-                .map(|e| e.service.clone())
-                .collect::<Vec<_>>(), &entries
-                .iter()
-                .map(|e| e.capability.clone())
-                .collect::<Vec<_>>(), &entries
-                .iter()
-                .map(|e| e.provider.clone())
-                .collect::<Vec<_>>(), &entries.iter().map(|e| e.model.clone()).collect::<Vec<_>>(), &entries.iter().map(|e| e.run_id).collect::<Vec<_>>() as _, &column(|e| e.units.input_tokens), &column(|e| e.units.cached_tokens), &column(|e| e.units.output_tokens), &column(|e| e.units.characters), &column(|e| e.units.images), &column(|e| e.units.millis), &column(|e| e.cost_micros), &entries.iter().map(|e| e.priced).collect::<Vec<_>>(), &column(|e| e.latency_ms), &entries
-                .iter()
-                .map(|e| e.outcome.clone())
-                .collect::<Vec<_>>(), &entries.iter().map(|e| e.cache_hit).collect::<Vec<_>>())
+",
+        &entries.iter().map(|e| e.usage_id).collect::<Vec<_>>(),
+        &entries.iter().map(|e| e.at).collect::<Vec<_>>(),
+        &text(|e| &e.tenant),
+        &text(|e| &e.service),
+        &text(|e| &e.capability),
+        &text(|e| &e.provider),
+        &text(|e| &e.model),
+        &entries.iter().map(|e| e.run_id).collect::<Vec<_>>() as _,
+        &column(|e| e.units.input_tokens),
+        &column(|e| e.units.cached_tokens),
+        &column(|e| e.units.output_tokens),
+        &column(|e| e.units.characters),
+        &column(|e| e.units.images),
+        &column(|e| e.units.millis),
+        &column(|e| e.cost_micros),
+        &entries.iter().map(|e| e.priced).collect::<Vec<_>>(),
+        &column(|e| e.latency_ms),
+        &text(|e| &e.outcome),
+        &entries.iter().map(|e| e.cache_hit).collect::<Vec<_>>(),
+    )
         .fetch_all(&mut *tx)
         .await?;
     Ok(tenants.into_iter().collect())
