@@ -287,7 +287,7 @@ fn hs256_secret(config: &Config) -> anyhow::Result<String> {
 }
 
 /// Reads the dev secret, creating a random one (mode 0600) on first use.
-fn dev_secret(path: &Path) -> anyhow::Result<String> {
+pub(crate) fn dev_secret(path: &Path) -> anyhow::Result<String> {
     if let Ok(existing) = fs::read_to_string(path) {
         return Ok(existing.trim().to_owned());
     }

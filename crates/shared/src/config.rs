@@ -124,6 +124,11 @@ pub struct Config {
     pub jwt_secret_file: Option<PathBuf>,
     pub jwt_public_key_file: Option<PathBuf>,
     pub jwks_file: Option<PathBuf>,
+    /// Keys sealing secrets at rest (OAuth tokens): base64 32-byte keys separated by commas, the
+    /// first sealing new secrets and the others only opening old ones (see `secrets`).
+    pub secrets_key: Option<Secret>,
+    /// A file holding `secrets_key`'s value (a mounted secret).
+    pub secrets_key_file: Option<PathBuf>,
     /// When set, tokens must carry this `iss`.
     pub jwt_issuer: Option<String>,
     /// When set, tokens must carry this `aud`; when unset, tokens carrying any `aud` are accepted.
@@ -176,7 +181,7 @@ impl Settings {
     fn from_figment(figment: Figment) -> anyhow::Result<Self> {
         let config: Config = figment.extract().map_err(describe_figment_error)?;
         // Tables other crates own are checked when they are read (`service`, `section`).
-        refuse_unknown_keys::<Config>(&figment, "", &["services", "providers"])?;
+        refuse_unknown_keys::<Config>(&figment, "", &["services", "providers", "platforms"])?;
         validate(&config)?;
         Ok(Self { figment, config })
     }

@@ -24,6 +24,7 @@ pub mod privacy;
 pub mod process;
 pub mod queue_admin;
 pub mod rate_limit;
+pub mod secrets;
 pub mod shutdown;
 pub mod storage;
 pub mod supervise;

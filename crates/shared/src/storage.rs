@@ -78,6 +78,10 @@ pub trait MediaStore: Send + Sync {
     async fn put(&self, bytes: Bytes, extension: &str) -> anyhow::Result<MediaKey>;
     async fn get(&self, key: &MediaKey) -> anyhow::Result<Bytes>;
     async fn exists(&self, key: &MediaKey) -> anyhow::Result<bool>;
+    /// The object's length in bytes.
+    async fn size(&self, key: &MediaKey) -> anyhow::Result<u64>;
+    /// Up to `length` bytes from `offset`: large objects are read in pieces, never whole.
+    async fn read_range(&self, key: &MediaKey, offset: u64, length: u64) -> anyhow::Result<Bytes>;
     /// Removes an object; removing one that is not there is not an error. Keys are content
     /// addresses, so callers delete only keys nothing else still refers to.
     async fn delete(&self, key: &MediaKey) -> anyhow::Result<()>;
@@ -138,6 +142,24 @@ impl MediaStore for LocalStore {
 
     async fn exists(&self, key: &MediaKey) -> anyhow::Result<bool> {
         Ok(tokio::fs::try_exists(self.path_of(key)).await?)
+    }
+
+    async fn size(&self, key: &MediaKey) -> anyhow::Result<u64> {
+        Ok(tokio::fs::metadata(self.path_of(key))
+            .await
+            .with_context(|| format!("media {key} not found"))?
+            .len())
+    }
+
+    async fn read_range(&self, key: &MediaKey, offset: u64, length: u64) -> anyhow::Result<Bytes> {
+        use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+        let mut file = tokio::fs::File::open(self.path_of(key))
+            .await
+            .with_context(|| format!("media {key} not found"))?;
+        file.seek(std::io::SeekFrom::Start(offset)).await?;
+        let mut buffer = Vec::with_capacity(usize::try_from(length)?);
+        file.take(length).read_to_end(&mut buffer).await?;
+        Ok(buffer.into())
     }
 
     async fn delete(&self, key: &MediaKey) -> anyhow::Result<()> {
@@ -242,6 +264,34 @@ impl MediaStore for S3Store {
         }
     }
 
+    async fn size(&self, key: &MediaKey) -> anyhow::Result<u64> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.object_key(key))
+            .send()
+            .await
+            .with_context(|| format!("media {key} not found"))?;
+        Ok(u64::try_from(head.content_length().unwrap_or_default())?)
+    }
+
+    async fn read_range(&self, key: &MediaKey, offset: u64, length: u64) -> anyhow::Result<Bytes> {
+        if length == 0 {
+            return Ok(Bytes::new());
+        }
+        let object = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.object_key(key))
+            .range(format!("bytes={offset}-{}", offset + length - 1))
+            .send()
+            .await
+            .with_context(|| format!("media {key} not found"))?;
+        Ok(object.body.collect().await?.into_bytes())
+    }
+
     async fn delete(&self, key: &MediaKey) -> anyhow::Result<()> {
         // S3 answers a delete of a missing object with success too.
         self.client
@@ -298,6 +348,15 @@ mod tests {
         assert_eq!(a, MediaKey::for_bytes(b"frame", "png")?);
         assert_eq!(store.get(&a).await?, Bytes::from_static(b"frame"));
         assert!(!store.exists(&MediaKey::for_bytes(b"other", "png")?).await?);
+        assert_eq!(store.size(&a).await?, 5);
+        assert_eq!(
+            store.read_range(&a, 1, 3).await?,
+            Bytes::from_static(b"ram")
+        );
+        assert_eq!(
+            store.read_range(&a, 3, 10).await?,
+            Bytes::from_static(b"me")
+        );
         store.delete(&a).await?;
         assert!(!store.exists(&a).await?);
         store.delete(&a).await?;
