@@ -179,6 +179,20 @@ impl Message for VideoRender {
     const STREAM: &'static str = "jobs.video";
 }
 
+/// `publication.upload`: send one publication to its platform (or resume sending it). The
+/// publication's row holds everything else, including what was already created remotely; a
+/// redelivery resumes from there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicationUpload {
+    pub tenant: String,
+    pub publication_id: Uuid,
+}
+
+impl Message for PublicationUpload {
+    const KIND: &'static str = "publication.upload";
+    const STREAM: &'static str = "jobs.distribution";
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -39,17 +39,18 @@ pub fn select(only: &[String]) -> anyhow::Result<Vec<Arc<dyn Service>>> {
         .collect())
 }
 
-/// When this process serves billing, paid calls and new runs check their budgets with it over
-/// `address`, unless configured otherwise. Skipped when this process cannot sign the service token
-/// those checks carry (RS256/JWKS verification: configure `…billing.token_file` instead).
-pub fn check_budgets_locally(
+/// Peers this process serves itself are called over `address`, unless configured otherwise: paid
+/// calls and new runs check their budgets with billing, and publishing reads run manifests from the
+/// orchestrator. Skipped when this process cannot sign the service token those calls carry
+/// (RS256/JWKS verification: configure each peer's `token_file` instead).
+pub fn call_peers_locally(
     settings: &mut Settings,
     services: &[Arc<dyn Service>],
     address: SocketAddr,
 ) {
     let config = &settings.config;
     let can_sign = config.jwks_file.is_none() && config.jwt_public_key_file.is_none();
-    if !can_sign || !services.iter().any(|s| s.name() == "billing") {
+    if !can_sign {
         return;
     }
     let host = if address.ip().is_unspecified() {
@@ -58,7 +59,18 @@ pub fn check_budgets_locally(
         address
     };
     let url = format!("http://{host}");
-    for key in ["providers.billing.url", "services.orchestrator.billing.url"] {
-        settings.default_to(key, url.clone().into());
+    let peers: [(&str, &[&str]); 2] = [
+        (
+            "billing",
+            &["providers.billing.url", "services.orchestrator.billing.url"],
+        ),
+        ("orchestrator", &["services.distribution.orchestrator.url"]),
+    ];
+    for (peer, keys) in peers {
+        if services.iter().any(|s| s.name() == peer) {
+            for key in keys {
+                settings.default_to(key, url.clone().into());
+            }
+        }
     }
 }

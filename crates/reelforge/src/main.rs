@@ -72,6 +72,11 @@ enum Command {
     /// Print the encoder arguments of every output (the benchmark's re-encode uses them).
     #[command(hide = true)]
     EncoderArgs,
+    /// Keys that seal secrets at rest (OAuth tokens).
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsAction,
+    },
     /// Print a signed JWT for calling the API.
     Token {
         #[arg(long, env = "REELFORGE_CONFIG")]
@@ -88,6 +93,17 @@ enum Command {
         /// Lifetime, such as 30m, 1h or 7d.
         #[arg(long, default_value = "1h", value_parser = parse_ttl)]
         ttl: Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretsAction {
+    /// Print a new random key; put it first in REELFORGE_SECRETS_KEY, keeping the old one after it.
+    Generate,
+    /// Re-seal every stored secret under the first configured key; then the old keys can go.
+    Rotate {
+        #[arg(long, env = "REELFORGE_CONFIG")]
+        config: Option<std::path::PathBuf>,
     },
 }
 
@@ -126,7 +142,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let _telemetry = telemetry::init("reelforge")?;
             let mut settings = args.settings()?;
             let listen = settings.config.listen;
-            fleet::check_budgets_locally(&mut settings, &services, listen);
+            fleet::call_peers_locally(&mut settings, &services, listen);
             runtime()?.block_on(shared::process::serve(settings, services))
         }
         Command::Make(args) => {
@@ -185,6 +201,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::EncoderArgs => {
             println!("{}", video::ffmpeg::ENCODER_ARGS.join(" "));
             Ok(())
+        }
+        Command::Secrets {
+            action: SecretsAction::Generate,
+        } => {
+            println!("{}", shared::secrets::Keyring::generate_key());
+            Ok(())
+        }
+        Command::Secrets {
+            action: SecretsAction::Rotate { config },
+        } => {
+            let settings = Settings::load(config.as_deref())?;
+            runtime()?.block_on(async {
+                let pool = db::connect(settings.config.database_url.expose()).await?;
+                let resealed = distribution::rotate_secrets(&pool, &settings.config).await?;
+                println!("{resealed} accounts re-sealed under the first key");
+                Ok(())
+            })
         }
         Command::Token {
             config,

@@ -98,7 +98,7 @@ impl Fleet {
         let base_url = format!("http://{address}");
         let services = reelforge::fleet::all();
         let mut settings = settings;
-        reelforge::fleet::check_budgets_locally(&mut settings, &services, address);
+        reelforge::fleet::call_peers_locally(&mut settings, &services, address);
         let ctx = Context::start(settings, shutdown.clone()).await?;
         let handle = tokio::spawn(fleet::run(ctx, services, listener));
         eprintln!("started the fleet in-process at {base_url}");

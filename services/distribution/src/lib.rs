@@ -1,21 +1,58 @@
-//! distribution service: platform accounts, uploads through official APIs, publication records.
+//! distribution service: platform accounts (OAuth2, tokens sealed at rest), preflight, uploads
+//! through each platform's official API exactly once, quotas and deferrals, platform ids.
 
+pub mod accounts;
 mod config;
+mod manifest;
+mod metrics;
+pub mod oauth;
+pub mod platform;
+mod preflight;
+mod publications;
+mod quota;
+mod remote;
 mod routes;
+mod uploads;
+mod worker;
 
-use axum::{routing::get, Router};
-use shared::{privacy::TenantData, Context, Service};
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
+use axum::Router;
+use shared::{peer::Peer, privacy::TenantData, secrets::Keyring, Context, Service, Worker};
 use utoipa::OpenApi as _;
 
 pub use config::DistributionConfig;
+pub use worker::sweep_once;
 
 /// The distribution service as a fleet member.
 pub struct DistributionService;
 
 pub fn service() -> Arc<dyn Service> {
     Arc::new(DistributionService)
+}
+
+/// What routes and workers share, built from the configuration.
+fn state(ctx: &Context) -> anyhow::Result<routes::AppState> {
+    let config: DistributionConfig = ctx.settings.service("distribution")?;
+    let platforms: platform::PlatformsConfig = ctx.settings.section("platforms")?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(config.request_timeout_secs.max(1)))
+        .build()?;
+    let accounts = accounts::Accounts {
+        db: ctx.db.clone(),
+        keyring: Arc::new(Keyring::from_config(ctx.config())?),
+        clients: Arc::new(platforms.clients()?),
+        http,
+        refresh_before: Duration::from_secs(config.refresh_before_secs),
+    };
+    Ok(routes::AppState {
+        db: ctx.db.clone(),
+        store: ctx.store.clone(),
+        accounts,
+        orchestrator: Peer::from_config(ctx, &config.orchestrator, "distribution")?,
+        config: Arc::new(config),
+    })
 }
 
 impl Service for DistributionService {
@@ -29,20 +66,48 @@ impl Service for DistributionService {
 
     fn tenant_data(&self) -> Option<TenantData> {
         Some(TenantData::erasing(&[
+            "distribution.publication_events",
             "distribution.publications",
+            "distribution.oauth_states",
             "distribution.accounts",
         ]))
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
-        ctx.settings.service::<DistributionConfig>("distribution")?;
-        Ok(Router::new()
-            .route("/v1/publications", get(routes::publications))
-            .route("/v1/accounts", get(routes::accounts))
-            .with_state(ctx.db.clone()))
+        Ok(routes::router(state(ctx)?))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
         routes::ApiDoc::openapi()
     }
+
+    fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
+        let state = state(ctx)?;
+        let worker = worker::PublishWorker {
+            db: ctx.db.clone(),
+            store: ctx.store.clone(),
+            accounts: state.accounts.clone(),
+            pacing: state.config.pacing(),
+            retries: state.config.retries(),
+            metrics: metrics::PublishingMetrics::new(&ctx.metrics)?,
+        };
+        let (db, shutdown) = (ctx.db.clone(), ctx.shutdown.clone());
+        let interval = Duration::from_millis(state.config.sweep_interval_ms.max(10));
+        Ok(vec![
+            ctx.consume("jobs.distribution", "distribution", worker),
+            Worker::new("distribution:sweeper", move || {
+                worker::sweep(db.clone(), interval, shutdown.clone())
+            }),
+        ])
+    }
+}
+
+/// Re-seals every account's tokens under the first key of the configured keyring
+/// (`reelforge secrets rotate`); returns how many accounts it re-sealed.
+pub async fn rotate_secrets(
+    db: &sqlx::PgPool,
+    config: &shared::config::Config,
+) -> anyhow::Result<u64> {
+    let keyring = Keyring::from_config(config)?;
+    accounts::reseal_all(db, &keyring).await
 }

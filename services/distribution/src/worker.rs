@@ -1,0 +1,329 @@
+//! The publishing worker: claims a publication with a lease, sends it (retrying transient failures
+//! with backoff), and settles it — published, deferred until a quota or pause passes, or failed
+//! with the platform's reason and a notification. A sweeper requeues publications whose time has
+//! come and those whose worker vanished (its lease ran out), so none is ever lost.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::Utc;
+use messages::jobs::PublicationUpload;
+use serde_json::json;
+use shared::{
+    bus::{Delivery, Handler},
+    storage::{MediaKey, MediaStore},
+};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    accounts::{notify, require_reconnection, Accounts},
+    metrics::PublishingMetrics,
+    publications::enqueue_upload,
+    remote::{backoff, Failure, Journal},
+    uploads::{Claimed, Pacing, Upload},
+};
+
+/// Retry policy of transient failures within one claim.
+#[derive(Debug, Clone)]
+pub struct Retries {
+    pub attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+pub struct PublishWorker {
+    pub db: PgPool,
+    pub store: Arc<dyn MediaStore>,
+    pub accounts: Accounts,
+    pub pacing: Pacing,
+    pub retries: Retries,
+    pub metrics: Arc<PublishingMetrics>,
+}
+
+impl Handler for PublishWorker {
+    async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
+        let job: PublicationUpload = messages::decode(delivery)?;
+        let Some(claimed) = self.claim(job.publication_id).await? else {
+            // Finished, cancelled, waiting for its time, or held by a live worker (whose lease the
+            // sweeper watches): nothing to do for this message.
+            return Ok(());
+        };
+        let attempt = sqlx::query_scalar!(
+            "SELECT attempts FROM distribution.publications WHERE id = $1",
+            claimed.id
+        )
+        .fetch_one(&self.db)
+        .await?;
+        let journal = Journal {
+            db: self.db.clone(),
+            publication_id: claimed.id,
+            tenant: claimed.tenant.clone(),
+            attempt,
+        };
+        let outcome = self.send(claimed.clone(), &journal).await;
+        self.settle(&claimed, outcome).await
+    }
+}
+
+impl PublishWorker {
+    /// Takes the lease of a publication that is due and not held by a live worker.
+    async fn claim(&self, id: uuid::Uuid) -> anyhow::Result<Option<Claimed>> {
+        let row = sqlx::query!(
+            r#"UPDATE distribution.publications SET state = CASE WHEN state = 'queued' THEN 'uploading' ELSE state END,
+                   lease_until = now() + make_interval(secs => $2), attempts = attempts + 1, updated_at = now()
+               WHERE id = $1 AND state IN ('queued', 'uploading', 'processing') AND (lease_until IS NULL OR lease_until < now())
+               RETURNING tenant, run_id, account_id, platform, media_key, video_bytes, metadata, extras, publish_at, remote, warnings"#,
+            id,
+            self.pacing.lease.as_secs_f64()
+        )
+        .fetch_optional(&self.db)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Claimed {
+            id,
+            tenant: row.tenant,
+            run_id: row.run_id,
+            account_id: row.account_id,
+            platform: row
+                .platform
+                .parse()
+                .map_err(|_| anyhow::anyhow!("unknown platform {}", row.platform))?,
+            media_key: MediaKey::parse(&row.media_key)?,
+            video_bytes: u64::try_from(row.video_bytes)?,
+            metadata: serde_json::from_value(row.metadata)?,
+            extras: row.extras,
+            publish_at: row.publish_at,
+            remote: row.remote,
+            warnings: row.warnings.as_array().cloned().unwrap_or_default(),
+        }))
+    }
+
+    /// Sends the publication, retrying transient failures with backoff while the claim lasts.
+    async fn send(
+        &self,
+        claimed: Claimed,
+        journal: &Journal,
+    ) -> Result<crate::uploads::Published, Failure> {
+        let client = self.accounts.client(claimed.platform).ok_or_else(|| {
+            Failure::Permanent(format!(
+                "{} is not configured on this fleet",
+                claimed.platform
+            ))
+        })?;
+        let mut try_number = 0;
+        loop {
+            let credential = self.accounts.credential(claimed.account_id).await;
+            let outcome = match credential {
+                Ok(credential) => {
+                    let mut upload = Upload {
+                        db: &self.db,
+                        http: &self.accounts.http,
+                        client,
+                        accounts: &self.accounts,
+                        store: self.store.clone(),
+                        journal,
+                        pacing: &self.pacing,
+                        metrics: &self.metrics,
+                        publication: self.reload(&claimed).await?,
+                        credential,
+                    };
+                    upload.run().await
+                }
+                Err(failure) => Err(failure),
+            };
+            match outcome {
+                Err(Failure::Transient {
+                    reason,
+                    retry_after,
+                }) if try_number + 1 < self.retries.attempts => {
+                    let pause =
+                        backoff(try_number, self.retries.base, self.retries.cap, retry_after);
+                    tracing::info!(publication_id = %claimed.id, reason, pause_ms = pause.as_millis() as u64, "transient failure; retrying");
+                    self.keep_lease(&claimed, pause).await?;
+                    tokio::time::sleep(pause).await;
+                    try_number += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The claimed publication with the remote record as it now stands.
+    async fn reload(&self, claimed: &Claimed) -> Result<Claimed, Failure> {
+        let row = sqlx::query!(
+            "SELECT remote, warnings FROM distribution.publications WHERE id = $1",
+            claimed.id
+        )
+        .fetch_one(&self.db)
+        .await?;
+        Ok(Claimed {
+            remote: row.remote,
+            warnings: row.warnings.as_array().cloned().unwrap_or_default(),
+            ..claimed.clone()
+        })
+    }
+
+    async fn keep_lease(&self, claimed: &Claimed, pause: Duration) -> Result<(), Failure> {
+        sqlx::query!(
+            "UPDATE distribution.publications SET lease_until = now() + make_interval(secs => $2) WHERE id = $1",
+            claimed.id,
+            (pause + self.pacing.lease).as_secs_f64()
+        )
+        .execute(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Records how the claim ended and gives up the lease.
+    async fn settle(
+        &self,
+        claimed: &Claimed,
+        outcome: Result<crate::uploads::Published, Failure>,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.db.begin().await?;
+        match outcome {
+            Ok(published) => {
+                sqlx::query!(
+                    "UPDATE distribution.publications SET state = 'published', platform_post_id = $2, permalink = $3, published_at = now(),
+                         lease_until = NULL, error = NULL, updated_at = now() WHERE id = $1",
+                    claimed.id,
+                    &published.platform_post_id,
+                    published.permalink
+                )
+                .execute(&mut *tx)
+                .await?;
+                self.metrics.outcome(claimed.platform, "published");
+                emit(&mut tx, claimed, "publication.published", json!({ "platform_post_id": published.platform_post_id, "permalink": published.permalink })).await?;
+                tracing::info!(publication_id = %claimed.id, platform = %claimed.platform, post = published.platform_post_id, "published");
+            }
+            Err(Failure::Transient {
+                reason,
+                retry_after,
+            }) => {
+                let pause = retry_after
+                    .unwrap_or(self.retries.cap)
+                    .max(self.retries.cap);
+                defer(
+                    &mut tx,
+                    claimed,
+                    &reason,
+                    Utc::now() + chrono::Duration::from_std(pause)?,
+                )
+                .await?;
+                self.metrics.outcome(claimed.platform, "deferred");
+            }
+            Err(Failure::Quota { reason, resume_at }) => {
+                let resume_at = resume_at
+                    .unwrap_or_else(|| crate::quota::next_reset(claimed.platform, Utc::now()));
+                defer(&mut tx, claimed, &reason, resume_at).await?;
+                self.metrics.outcome(claimed.platform, "deferred");
+            }
+            Err(failure) => {
+                if let Failure::Revoked(reason) = &failure {
+                    require_reconnection(&mut tx, claimed.account_id, reason).await?;
+                }
+                let reason = failure.to_string();
+                sqlx::query!(
+                    "UPDATE distribution.publications SET state = 'failed', error = $2, lease_until = NULL, updated_at = now() WHERE id = $1",
+                    claimed.id,
+                    &reason
+                )
+                .execute(&mut *tx)
+                .await?;
+                self.metrics.outcome(claimed.platform, "failed");
+                emit(
+                    &mut tx,
+                    claimed,
+                    "publication.failed",
+                    json!({ "reason": reason }),
+                )
+                .await?;
+                notify(&mut tx, &claimed.tenant, "publication.failed", json!({ "publication_id": claimed.id, "platform": claimed.platform, "reason": reason })).await?;
+                tracing::warn!(publication_id = %claimed.id, platform = %claimed.platform, reason, "publication failed; needs a person");
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Parks a publication until `resume_at`; the sweeper requeues it then.
+async fn defer(
+    tx: &mut sqlx::PgConnection,
+    claimed: &Claimed,
+    reason: &str,
+    resume_at: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query!(
+        "UPDATE distribution.publications SET state = 'deferred', resume_at = $2, error = $3, lease_until = NULL, updated_at = now() WHERE id = $1",
+        claimed.id,
+        resume_at,
+        reason
+    )
+    .execute(&mut *tx)
+    .await?;
+    tracing::info!(publication_id = %claimed.id, %resume_at, reason, "publication deferred");
+    Ok(())
+}
+
+/// Publishes a `publication.*` fact about the run the publication belongs to.
+async fn emit(
+    tx: &mut sqlx::PgConnection,
+    claimed: &Claimed,
+    kind: &str,
+    mut body: serde_json::Value,
+) -> anyhow::Result<()> {
+    body["publication_id"] = json!(claimed.id);
+    body["account_id"] = json!(claimed.account_id);
+    body["platform"] = json!(claimed.platform);
+    shared::jobs::emit(tx, "distribution", kind, claimed.run_id, body).await
+}
+
+/// Every `interval`: requeues deferred publications whose time has come, and publications whose
+/// worker's lease ran out (it crashed or was killed), each with a fresh upload job.
+pub async fn sweep(
+    db: PgPool,
+    interval: Duration,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    loop {
+        if let Err(error) = sweep_once(&db).await {
+            tracing::warn!(%error, "publication sweep failed");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
+/// One sweep; returns how many publications it requeued.
+pub async fn sweep_once(db: &PgPool) -> anyhow::Result<usize> {
+    let mut tx = db.begin().await?;
+    let due = sqlx::query!(
+        "UPDATE distribution.publications SET state = CASE WHEN state = 'deferred' THEN 'queued' ELSE state END,
+             resume_at = NULL, lease_until = NULL, updated_at = now()
+         WHERE id IN (SELECT id FROM distribution.publications
+                      WHERE (state = 'deferred' AND resume_at <= now())
+                         OR (state IN ('queued', 'uploading', 'processing') AND lease_until < now())
+                         OR (state = 'queued' AND lease_until IS NULL AND updated_at < now() - interval '2 minutes')
+                      ORDER BY updated_at LIMIT 100 FOR UPDATE SKIP LOCKED)
+         RETURNING id, tenant, run_id"
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for publication in &due {
+        enqueue_upload(
+            &mut tx,
+            &publication.tenant,
+            publication.id,
+            publication.run_id,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    if !due.is_empty() {
+        tracing::info!(requeued = due.len(), "publications requeued");
+    }
+    Ok(due.len())
+}
