@@ -179,6 +179,36 @@ impl Message for VideoRender {
     const STREAM: &'static str = "jobs.video";
 }
 
+/// Where a run publishes its video, and anything that overrides the copy the story wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishTarget {
+    pub account_id: Uuid,
+    /// `16:9`, `9:16` or `1:1`; by default the platform's (16:9 on YouTube, 9:16 elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// `public`, `unlisted` or `private` (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<String>,
+    /// When the post goes public; unset, as soon as it is processed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// `publication.request`: publish a finished run to each target (the run's `publish` step).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicationRequest {
+    pub tenant: String,
+    pub targets: Vec<PublishTarget>,
+}
+
+impl Message for PublicationRequest {
+    const KIND: &'static str = "publication.request";
+    const STREAM: &'static str = "jobs.distribution";
+}
+
 /// `publication.upload`: send one publication to its platform (or resume sending it). The
 /// publication's row holds everything else, including what was already created remotely; a
 /// redelivery resumes from there.

@@ -25,16 +25,19 @@ pub enum Step {
     Music,
     Moderation,
     Video,
+    /// Only in runs asked to publish.
+    Publish,
 }
 
 impl Step {
-    pub const ALL: [Step; 6] = [
+    pub const ALL: [Step; 7] = [
         Step::Story,
         Step::Speech,
         Step::Images,
         Step::Music,
         Step::Moderation,
         Step::Video,
+        Step::Publish,
     ];
 
     pub fn as_str(self) -> &'static str {

@@ -114,6 +114,11 @@ impl ApiError {
         self.code
     }
 
+    /// The human-readable reason.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// The request field a validation error is about.
     pub fn field(&self) -> Option<&str> {
         self.field.as_deref()

@@ -86,8 +86,20 @@ impl TestApp {
         services: Vec<Arc<dyn Service>>,
         extra: &[(&str, Value)],
     ) -> anyhow::Result<TestApp> {
+        Self::spawn_configured(services, extra, |_, _| {}).await
+    }
+
+    /// Like [`TestApp::spawn_with`], letting `configure` adjust the settings once the address the
+    /// fleet will listen on is known (peers that are this very process, say).
+    pub async fn spawn_configured(
+        services: Vec<Arc<dyn Service>>,
+        extra: &[(&str, Value)],
+        configure: impl FnOnce(&mut Settings, std::net::SocketAddr),
+    ) -> anyhow::Result<TestApp> {
         let data_dir = tempfile::tempdir()?;
-        let settings = isolated_settings(data_dir.path(), extra)?;
+        let mut settings = isolated_settings(data_dir.path(), extra)?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        configure(&mut settings, listener.local_addr()?);
         let secret = settings
             .config
             .jwt_secret
@@ -95,7 +107,6 @@ impl TestApp {
             .map(|s| s.expose().to_owned())
             .unwrap_or_default();
         let ctx = Context::start(settings, CancellationToken::new()).await?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let task = tokio::spawn(fleet::run(ctx.clone(), services, listener));
         Ok(TestApp {

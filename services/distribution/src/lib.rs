@@ -11,6 +11,7 @@ mod preflight;
 mod publications;
 mod quota;
 mod remote;
+mod requests;
 mod routes;
 mod uploads;
 mod worker;
@@ -84,12 +85,10 @@ impl Service for DistributionService {
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {
         let state = state(ctx)?;
         let worker = worker::PublishWorker {
-            db: ctx.db.clone(),
-            store: ctx.store.clone(),
-            accounts: state.accounts.clone(),
             pacing: state.config.pacing(),
             retries: state.config.retries(),
             metrics: metrics::PublishingMetrics::new(&ctx.metrics)?,
+            app: state.clone(),
         };
         let (db, shutdown) = (ctx.db.clone(), ctx.shutdown.clone());
         let interval = Duration::from_millis(state.config.sweep_interval_ms.max(10));

@@ -172,12 +172,14 @@ pub fn refusal(report: &PreflightReport) -> ApiError {
 
 /// Stores a publication that passed preflight, with its upload job (or, for a later slot on a
 /// platform that cannot schedule, deferred until then). Refuses a repeat of the same file.
+/// `run_attempt` is the attempt of the run's `publish` step that asked for it, if one did.
 pub async fn insert(
     db: &sqlx::PgPool,
     tenant: &str,
     request: &NewPublication,
     report: &PreflightReport,
     source: &RunSource,
+    run_attempt: Option<i32>,
 ) -> Result<Uuid, ApiError> {
     let id = Uuid::now_v7();
     let platform = report.platform;
@@ -197,8 +199,8 @@ pub async fn insert(
     });
     let mut tx = db.begin().await?;
     let inserted = sqlx::query!(
-        "INSERT INTO distribution.publications (id, tenant, run_id, account_id, platform, format, media_key, video_sha256, video_bytes, forced, metadata, extras, state, publish_at, resume_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        "INSERT INTO distribution.publications (id, tenant, run_id, account_id, platform, format, media_key, video_sha256, video_bytes, forced, metadata, extras, state, publish_at, resume_at, run_attempt)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         id,
         tenant,
         request.run_id,
@@ -213,7 +215,8 @@ pub async fn insert(
         &extras,
         if waits { "deferred" } else { "queued" },
         request.publish_at,
-        if waits { request.publish_at } else { None }
+        if waits { request.publish_at } else { None },
+        run_attempt
     )
     .execute(&mut *tx)
     .await;

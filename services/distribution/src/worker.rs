@@ -10,13 +10,13 @@ use messages::jobs::PublicationUpload;
 use serde_json::json;
 use shared::{
     bus::{Delivery, Handler},
-    storage::{MediaKey, MediaStore},
+    storage::MediaKey,
 };
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    accounts::{notify, require_reconnection, Accounts},
+    accounts::{notify, require_reconnection},
     metrics::PublishingMetrics,
     publications::enqueue_upload,
     remote::{backoff, Failure, Journal},
@@ -32,16 +32,19 @@ pub struct Retries {
 }
 
 pub struct PublishWorker {
-    pub db: PgPool,
-    pub store: Arc<dyn MediaStore>,
-    pub accounts: Accounts,
     pub pacing: Pacing,
     pub retries: Retries,
     pub metrics: Arc<PublishingMetrics>,
+    /// The database, media store, accounts and orchestrator peer the routes use too.
+    pub app: crate::routes::AppState,
 }
 
 impl Handler for PublishWorker {
     async fn handle(&self, delivery: &Delivery) -> anyhow::Result<()> {
+        if delivery.envelope.kind == <messages::jobs::PublicationRequest as messages::Message>::KIND
+        {
+            return crate::requests::handle(&self.app, delivery).await;
+        }
         let job: PublicationUpload = messages::decode(delivery)?;
         let Some(claimed) = self.claim(job.publication_id).await? else {
             // Finished, cancelled, waiting for its time, or held by a live worker (whose lease the
@@ -52,10 +55,10 @@ impl Handler for PublishWorker {
             "SELECT attempts FROM distribution.publications WHERE id = $1",
             claimed.id
         )
-        .fetch_one(&self.db)
+        .fetch_one(&self.app.db)
         .await?;
         let journal = Journal {
-            db: self.db.clone(),
+            db: self.app.db.clone(),
             publication_id: claimed.id,
             tenant: claimed.tenant.clone(),
             attempt,
@@ -72,17 +75,18 @@ impl PublishWorker {
             r#"UPDATE distribution.publications SET state = CASE WHEN state = 'queued' THEN 'uploading' ELSE state END,
                    lease_until = now() + make_interval(secs => $2), attempts = attempts + 1, updated_at = now()
                WHERE id = $1 AND state IN ('queued', 'uploading', 'processing') AND (lease_until IS NULL OR lease_until < now())
-               RETURNING tenant, run_id, account_id, platform, media_key, video_bytes, metadata, extras, publish_at, remote, warnings"#,
+               RETURNING tenant, run_id, run_attempt, account_id, platform, media_key, video_bytes, metadata, extras, publish_at, remote, warnings"#,
             id,
             self.pacing.lease.as_secs_f64()
         )
-        .fetch_optional(&self.db)
+        .fetch_optional(&self.app.db)
         .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(Claimed {
             id,
             tenant: row.tenant,
             run_id: row.run_id,
+            run_attempt: row.run_attempt,
             account_id: row.account_id,
             platform: row
                 .platform
@@ -104,7 +108,7 @@ impl PublishWorker {
         claimed: Claimed,
         journal: &Journal,
     ) -> Result<crate::uploads::Published, Failure> {
-        let client = self.accounts.client(claimed.platform).ok_or_else(|| {
+        let client = self.app.accounts.client(claimed.platform).ok_or_else(|| {
             Failure::Permanent(format!(
                 "{} is not configured on this fleet",
                 claimed.platform
@@ -112,15 +116,15 @@ impl PublishWorker {
         })?;
         let mut try_number = 0;
         loop {
-            let credential = self.accounts.credential(claimed.account_id).await;
+            let credential = self.app.accounts.credential(claimed.account_id).await;
             let outcome = match credential {
                 Ok(credential) => {
                     let mut upload = Upload {
-                        db: &self.db,
-                        http: &self.accounts.http,
+                        db: &self.app.db,
+                        http: &self.app.accounts.http,
                         client,
-                        accounts: &self.accounts,
-                        store: self.store.clone(),
+                        accounts: &self.app.accounts,
+                        store: self.app.store.clone(),
                         journal,
                         pacing: &self.pacing,
                         metrics: &self.metrics,
@@ -154,7 +158,7 @@ impl PublishWorker {
             "SELECT remote, warnings FROM distribution.publications WHERE id = $1",
             claimed.id
         )
-        .fetch_one(&self.db)
+        .fetch_one(&self.app.db)
         .await?;
         Ok(Claimed {
             remote: row.remote,
@@ -169,7 +173,7 @@ impl PublishWorker {
             claimed.id,
             (pause + self.pacing.lease).as_secs_f64()
         )
-        .execute(&self.db)
+        .execute(&self.app.db)
         .await?;
         Ok(())
     }
@@ -180,7 +184,7 @@ impl PublishWorker {
         claimed: &Claimed,
         outcome: Result<crate::uploads::Published, Failure>,
     ) -> anyhow::Result<()> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.app.db.begin().await?;
         match outcome {
             Ok(published) => {
                 sqlx::query!(
@@ -274,6 +278,9 @@ async fn emit(
     mut body: serde_json::Value,
 ) -> anyhow::Result<()> {
     body["publication_id"] = json!(claimed.id);
+    if let Some(attempt) = claimed.run_attempt {
+        body["attempt"] = json!(attempt);
+    }
     body["account_id"] = json!(claimed.account_id);
     body["platform"] = json!(claimed.platform);
     shared::jobs::emit(tx, "distribution", kind, claimed.run_id, body).await

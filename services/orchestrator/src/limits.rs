@@ -29,6 +29,8 @@ pub struct StepTimeouts {
     pub music: u64,
     pub moderation: u64,
     pub video: u64,
+    /// Publishing waits out platform quotas (a day, at worst) before this deadline fails it.
+    pub publish: u64,
 }
 
 impl Default for StepTimeouts {
@@ -40,6 +42,7 @@ impl Default for StepTimeouts {
             music: 180,
             moderation: 180,
             video: 1200,
+            publish: 3 * 86_400,
         }
     }
 }
@@ -66,6 +69,7 @@ impl Limits {
             "images" => t.images,
             "music" => t.music,
             "moderation" => t.moderation,
+            "publish" => t.publish,
             _ => t.video,
         })
     }

@@ -1,5 +1,6 @@
 //! What a run is asked to make, and the validation that turns bad input into a 422 naming the field.
 
+use messages::jobs::PublishTarget;
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
 use utoipa::ToSchema;
@@ -26,6 +27,9 @@ pub struct RunRequest {
     /// Same seed, same story and images.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Accounts to publish the finished video to (a `publish` step after `video`).
+    #[serde(default)]
+    pub publish: Option<Vec<PublishTarget>>,
 }
 
 /// A validated request with every default filled in; stored as the run's parameters.
@@ -38,6 +42,8 @@ pub struct RunParams {
     pub language: String,
     pub formats: Vec<String>,
     pub seed: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub publish: Vec<PublishTarget>,
 }
 
 /// What the fleet can make; configurable so new story templates or voices need no code change here.
@@ -82,6 +88,8 @@ impl Default for Catalogue {
 
 pub const FORMATS: &[&str] = &["16:9", "9:16", "1:1"];
 const MAX_TOPIC_CHARS: usize = 500;
+/// Accounts one run may publish to.
+const MAX_PUBLISH_TARGETS: usize = 10;
 
 impl RunRequest {
     pub fn validate(self, catalogue: &Catalogue) -> Result<RunParams, ApiError> {
@@ -136,6 +144,43 @@ impl RunRequest {
             }
         };
         let seed = self.seed.unwrap_or_else(rand::random);
+        let publish = self.publish.unwrap_or_default();
+        if publish.len() > MAX_PUBLISH_TARGETS {
+            return Err(ApiError::validation(
+                "publish",
+                format!("at most {MAX_PUBLISH_TARGETS} accounts per run"),
+            ));
+        }
+        for (index, target) in publish.iter().enumerate() {
+            if publish[..index]
+                .iter()
+                .any(|t| t.account_id == target.account_id)
+            {
+                return Err(ApiError::validation(
+                    "publish",
+                    format!("account {} is named twice", target.account_id),
+                ));
+            }
+            if let Some(format) = &target.format {
+                if !formats.contains(format) {
+                    return Err(ApiError::validation(
+                        "publish",
+                        format!(
+                            "`{format}` is not among the run's formats ({})",
+                            formats.join(", ")
+                        ),
+                    ));
+                }
+            }
+            if let Some(privacy) = &target.privacy {
+                if !["public", "unlisted", "private"].contains(&privacy.as_str()) {
+                    return Err(ApiError::validation(
+                        "publish",
+                        format!("privacy `{privacy}` is not public, unlisted or private"),
+                    ));
+                }
+            }
+        }
         Ok(RunParams {
             topic,
             genre,
@@ -144,6 +189,7 @@ impl RunRequest {
             language,
             formats,
             seed,
+            publish,
         })
     }
 }
@@ -161,6 +207,7 @@ mod tests {
             language: None,
             formats: None,
             seed: Some(7),
+            publish: None,
         }
     }
 
@@ -227,5 +274,44 @@ mod tests {
             .validate(&catalogue)
         )
         .contains("genre"));
+    }
+
+    #[test]
+    fn publish_targets_are_checked_against_the_run() {
+        let catalogue = Catalogue::default();
+        let target = |format: Option<&str>, privacy: Option<&str>| PublishTarget {
+            account_id: uuid::Uuid::nil(),
+            format: format.map(str::to_owned),
+            privacy: privacy.map(str::to_owned),
+            publish_at: None,
+            title: None,
+        };
+        let with = |targets: Vec<PublishTarget>| RunRequest {
+            formats: Some(vec!["9:16".into()]),
+            publish: Some(targets),
+            ..request("t")
+        };
+        assert!(with(vec![target(Some("9:16"), Some("public"))])
+            .validate(&catalogue)
+            .is_ok());
+        assert!(
+            field_of(with(vec![target(Some("16:9"), None)]).validate(&catalogue))
+                .contains("not among the run's formats")
+        );
+        assert!(
+            field_of(with(vec![target(None, Some("everyone"))]).validate(&catalogue))
+                .contains("privacy")
+        );
+        assert!(
+            field_of(with(vec![target(None, None), target(None, None)]).validate(&catalogue))
+                .contains("named twice")
+        );
+        let many = (0..11)
+            .map(|i| PublishTarget {
+                account_id: uuid::Uuid::from_u128(i),
+                ..target(None, None)
+            })
+            .collect();
+        assert!(field_of(with(many).validate(&catalogue)).contains("at most 10"));
     }
 }

@@ -27,14 +27,19 @@ pub enum RunState {
     Running,
     WaitingReview,
     Succeeded,
+    /// Succeeded, and published to every account it was asked to.
+    Published,
     Failed,
     Cancelled,
 }
 
 impl RunState {
-    /// Succeeded, failed or cancelled: no fact, tick or cancel changes it any more.
+    /// Succeeded, published, failed or cancelled: no fact, tick or cancel changes it any more.
     pub fn is_finished(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+        matches!(
+            self,
+            Self::Succeeded | Self::Published | Self::Failed | Self::Cancelled
+        )
     }
 }
 

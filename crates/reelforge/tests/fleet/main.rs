@@ -6,4 +6,5 @@ mod creator;
 mod hardening;
 mod pipeline;
 mod privacy;
+mod publishing;
 mod surface;

@@ -134,7 +134,8 @@ pub async fn create(
     if !report.ok {
         return Err(publications::refusal(&report));
     }
-    let id = publications::insert(&state.db, &account.tenant, &request, &report, &source).await?;
+    let id =
+        publications::insert(&state.db, &account.tenant, &request, &report, &source, None).await?;
     let publication: Publication = PUBLICATIONS.one(&state.db, &principal, id).await?;
     Ok((StatusCode::CREATED, Json(publication)).into_response())
 }

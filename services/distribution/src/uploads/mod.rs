@@ -29,6 +29,8 @@ pub struct Claimed {
     pub id: Uuid,
     pub tenant: String,
     pub run_id: Uuid,
+    /// The attempt of the run's `publish` step this publication reports to, if a run asked for it.
+    pub run_attempt: Option<i32>,
     pub account_id: Uuid,
     pub platform: Platform,
     pub media_key: MediaKey,

@@ -30,7 +30,8 @@ pub async fn create_run(
     sqlx::query!("INSERT INTO orchestrator.runs (id, tenant, topic, params, state) VALUES ($1, $2, $3, $4, 'queued')", run_id, tenant, &params.topic, sqlx::types::Json(params) as _)
         .execute(&mut *tx)
         .await?;
-    for (position, step) in STEPS.iter().enumerate() {
+    let publishes = (!params.publish.is_empty()).then_some("publish");
+    for (position, step) in STEPS.iter().copied().chain(publishes).enumerate() {
         sqlx::query!("INSERT INTO orchestrator.steps (run_id, name, state, position) VALUES ($1, $2, 'pending', $3)", run_id, step, position as i32)
             .execute(&mut *tx)
             .await?;

@@ -1,9 +1,10 @@
-//! The run DAG: story → speech and images → music → moderation → video, driven by facts on the
+//! The run DAG: story → speech and images → music → moderation → video (→ publish), driven by facts on the
 //! bus. A run and its steps are rows; every transition locks the run, checks the step's state and
 //! attempt, and writes the next jobs through the outbox in the same transaction.
 
 mod jobs;
 mod moderation_round;
+mod publishing;
 mod steps;
 mod transitions;
 mod watchdog;

@@ -78,6 +78,7 @@ fn route(step: &str) -> (&'static str, &'static str) {
         "images" => ("jobs.image", "image.render"),
         "music" => ("jobs.music", "music.compose"),
         "moderation" => ("jobs.moderation", "moderation.check"),
+        "publish" => ("jobs.distribution", "publication.request"),
         _ => ("jobs.video", "video.render"),
     }
 }

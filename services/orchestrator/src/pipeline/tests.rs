@@ -20,6 +20,7 @@ fn params() -> RunParams {
         language: "en".to_owned(),
         formats: vec!["16:9".to_owned()],
         seed: 7,
+        publish: Vec::new(),
     }
 }
 

@@ -17,7 +17,7 @@ use crate::states::{RunState, StepState};
 
 use super::{
     jobs::{dispatch_video, maybe_moderate},
-    moderation_round,
+    moderation_round, publishing,
     steps::{
         dispatch, fact, fail_run, lock_run, record, reset_steps, save_fact, step_failed,
         step_state, succeed_step,
@@ -36,6 +36,11 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
         return Ok(());
     };
     if run.state.is_finished() {
+        return Ok(());
+    }
+    if envelope.kind.starts_with("publication.") {
+        publishing::on_publication(&mut tx, limits, run_id, &run, envelope).await?;
+        tx.commit().await?;
         return Ok(());
     }
     let body = &envelope.body;
@@ -232,15 +237,19 @@ pub async fn apply(pool: &PgPool, limits: &Limits, envelope: &Envelope) -> anyho
         "video.completed" => {
             save_fact(&mut tx, run_id, "video", 0, body).await?;
             succeed_step(&mut tx, run_id, "video", cost).await?;
-            sqlx::query!("UPDATE orchestrator.runs SET state = 'succeeded', updated_at = now(), finished_at = now() WHERE id = $1", run_id).execute(&mut *tx).await?;
-            record(
-                &mut tx,
-                run_id,
-                None,
-                "succeeded",
-                Some("ready for distribution"),
-            )
-            .await?;
+            if run.params.publish.is_empty() {
+                sqlx::query!("UPDATE orchestrator.runs SET state = 'succeeded', updated_at = now(), finished_at = now() WHERE id = $1", run_id).execute(&mut *tx).await?;
+                record(
+                    &mut tx,
+                    run_id,
+                    None,
+                    "succeeded",
+                    Some("ready for distribution"),
+                )
+                .await?;
+            } else {
+                publishing::dispatch_publish(&mut tx, limits, run_id, &run).await?;
+            }
         }
         _ => {
             let reason = failure.map_or_else(|| "unknown failure".to_owned(), |f| f.reason);

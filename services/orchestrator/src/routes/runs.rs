@@ -222,7 +222,7 @@ pub async fn events(
                 .await
                 .unwrap_or_default();
                 if let Some(last) = rows.last() {
-                    let done = rows.iter().any(|e| e.step.is_none() && matches!(e.state.as_str(), "succeeded" | "failed" | "cancelled"));
+                    let done = rows.iter().any(|e| e.step.is_none() && matches!(e.state.as_str(), "succeeded" | "published" | "failed" | "cancelled"));
                     let events: Vec<Result<Event, std::convert::Infallible>> = rows
                         .iter()
                         .map(|e| Ok(Event::default().event("progress").id(e.id.to_string()).json_data(e).unwrap_or_default()))
