@@ -32,6 +32,8 @@ pub struct DistributionConfig {
     pub oauth_state_ttl_secs: u64,
     /// Per-request timeout of platform calls (uploads of one chunk included).
     pub request_timeout_secs: u64,
+    /// Each platform's posting quota (`quota`).
+    pub quotas: crate::quota::Quotas,
 }
 
 impl Default for DistributionConfig {
@@ -49,6 +51,7 @@ impl Default for DistributionConfig {
             refresh_before_secs: 300,
             oauth_state_ttl_secs: 900,
             request_timeout_secs: 300,
+            quotas: crate::quota::Quotas::default(),
         }
     }
 }

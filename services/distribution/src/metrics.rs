@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use prometheus::{IntCounterVec, Opts};
+use prometheus::{IntCounterVec, IntGaugeVec, Opts};
 use shared::metrics::Metrics;
 
 use crate::platform::Platform;
@@ -11,6 +11,7 @@ use crate::platform::Platform;
 pub struct PublishingMetrics {
     publications: IntCounterVec,
     upload_bytes: IntCounterVec,
+    quota_remaining: IntGaugeVec,
 }
 
 impl PublishingMetrics {
@@ -27,15 +28,24 @@ impl PublishingMetrics {
             let upload_bytes = IntCounterVec::new(
                 Opts::new(
                     "reelforge_upload_bytes_total",
-                    "Video bytes the platforms accepted; its rate is the upload throughput.",
+                    "Video bytes sent to the platforms; its rate is the upload throughput.",
                 ),
                 &["platform"],
             )?;
+            let quota_remaining = IntGaugeVec::new(
+                Opts::new(
+                    "reelforge_platform_quota_remaining",
+                    "Uploads an account may still start in its platform's current quota window.",
+                ),
+                &["platform", "account_id"],
+            )?;
             registry.register(Box::new(publications.clone()))?;
             registry.register(Box::new(upload_bytes.clone()))?;
+            registry.register(Box::new(quota_remaining.clone()))?;
             Ok(PublishingMetrics {
                 publications,
                 upload_bytes,
+                quota_remaining,
             })
         })
     }
@@ -50,5 +60,11 @@ impl PublishingMetrics {
         self.upload_bytes
             .with_label_values(&[platform.as_str()])
             .inc_by(bytes);
+    }
+
+    pub fn quota_remaining(&self, platform: Platform, account_id: uuid::Uuid, remaining: u32) {
+        self.quota_remaining
+            .with_label_values(&[platform.as_str(), &account_id.to_string()])
+            .set(i64::from(remaining));
     }
 }

@@ -57,6 +57,14 @@ impl Handler for PublishWorker {
         )
         .fetch_one(&self.app.db)
         .await?;
+        if let Some(resume_at) = self.take_quota(&claimed).await? {
+            let mut tx = self.app.db.begin().await?;
+            let reason = format!("the account's {} quota is used up", claimed.platform);
+            defer(&mut tx, &claimed, &reason, resume_at).await?;
+            tx.commit().await?;
+            self.metrics.outcome(claimed.platform, "deferred");
+            return Ok(());
+        }
         let journal = Journal {
             db: self.app.db.clone(),
             publication_id: claimed.id,
@@ -100,6 +108,52 @@ impl PublishWorker {
             remote: row.remote,
             warnings: row.warnings.as_array().cloned().unwrap_or_default(),
         }))
+    }
+
+    /// Counts a publication against its account's quota when its upload first starts; returns
+    /// when to come back instead if the quota is used up. The account's row lock makes
+    /// concurrent claims for one account count one at a time.
+    async fn take_quota(&self, claimed: &Claimed) -> anyhow::Result<Option<chrono::DateTime<Utc>>> {
+        let mut tx = self.app.db.begin().await?;
+        sqlx::query!(
+            "SELECT id FROM distribution.accounts WHERE id = $1 FOR UPDATE",
+            claimed.account_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let counted = sqlx::query_scalar!("SELECT sent_at IS NOT NULL AS \"counted!\" FROM distribution.publications WHERE id = $1", claimed.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if counted {
+            return Ok(None);
+        }
+        let standing = crate::quota::standing(
+            &mut tx,
+            &self.app.config.quotas,
+            claimed.platform,
+            claimed.account_id,
+            Utc::now(),
+        )
+        .await?;
+        if standing.remaining == 0 {
+            self.metrics
+                .quota_remaining(claimed.platform, claimed.account_id, 0);
+            return Ok(Some(
+                standing
+                    .resets_at
+                    .unwrap_or_else(|| Utc::now() + chrono::Duration::hours(24)),
+            ));
+        }
+        sqlx::query!(
+            "UPDATE distribution.publications SET sent_at = now() WHERE id = $1",
+            claimed.id
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.metrics
+            .quota_remaining(claimed.platform, claimed.account_id, standing.remaining - 1);
+        Ok(None)
     }
 
     /// Sends the publication, retrying transient failures with backoff while the claim lasts.

@@ -259,15 +259,33 @@ pub async fn list(
     Ok(Json(ACCOUNTS.page(&state.db, &principal, &page).await?))
 }
 
-/// One account.
+/// An account and where it stands against its platform's posting quota.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountDetail {
+    #[serde(flatten)]
+    pub account: Account,
+    pub quota: crate::quota::Standing,
+}
+
+/// One account, with its remaining quota.
 #[utoipa::path(get, path = "/v1/accounts/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Account), (status = 404, body = shared::error::ErrorBody)))]
+    responses((status = 200, body = AccountDetail), (status = 404, body = shared::error::ErrorBody)))]
 pub async fn get(
     principal: Principal,
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
-) -> ApiResult<Json<Account>> {
-    Ok(Json(ACCOUNTS.one(&state.db, &principal, id).await?))
+) -> ApiResult<Json<AccountDetail>> {
+    let account: Account = ACCOUNTS.one(&state.db, &principal, id).await?;
+    let platform: Platform = account.platform.parse().map_err(|_| {
+        ApiError::internal(anyhow::anyhow!(
+            "account {id} has platform {}",
+            account.platform
+        ))
+    })?;
+    let mut conn = state.db.acquire().await?;
+    let quota =
+        crate::quota::standing(&mut conn, &state.config.quotas, platform, id, Utc::now()).await?;
+    Ok(Json(AccountDetail { account, quota }))
 }
 
 /// Disconnects an account: its tokens are erased and its waiting publications cancelled; its

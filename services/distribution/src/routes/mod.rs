@@ -49,7 +49,7 @@ pub fn router(state: AppState) -> Router {
     info(title = "reelforge distribution", description = "Platform accounts (OAuth2, tokens sealed at rest) and publications sent through each platform's official API."),
     paths(accounts::connect, accounts::callback, accounts::list, accounts::get, accounts::disconnect,
           publications::create, publications::list, publications::get, publications::retry, publications::cancel),
-    components(schemas(accounts::Account, accounts::Connect, accounts::Consent, accounts::Connected, accounts::ConnectedAccount,
+    components(schemas(accounts::Account, accounts::AccountDetail, crate::quota::Standing, accounts::Connect, accounts::Consent, accounts::Connected, accounts::ConnectedAccount,
                        publications::Publication, publications::PublicationDetail, publications::PublicationEvent,
                        crate::publications::NewPublication, crate::preflight::PreflightReport, crate::preflight::Check,
                        crate::preflight::FileFacts, crate::preflight::Metadata, crate::platform::Platform, shared::error::ErrorBody)),

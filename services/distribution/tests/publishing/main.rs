@@ -113,6 +113,10 @@ pub fn settings(
         ("services.distribution.poll_interval_ms", Setting::from(50)),
         ("services.distribution.retry_base_ms", Setting::from(20)),
         ("services.distribution.retry_cap_ms", Setting::from(200)),
+        (
+            "services.distribution.quotas.youtube.uploads_per_window",
+            Setting::from(1000),
+        ),
     ]
 }
 
@@ -173,15 +177,19 @@ pub struct World {
 impl World {
     /// Every platform configured.
     pub async fn start() -> anyhow::Result<World> {
-        World::start_with(true).await
+        World::start_with(true, &[]).await
     }
 
     /// Only YouTube configured.
     pub async fn youtube_only() -> anyhow::Result<World> {
-        World::start_with(false).await
+        World::start_with(false, &[]).await
     }
 
-    async fn start_with(every_platform: bool) -> anyhow::Result<World> {
+    /// Every platform configured, and `extra` settings.
+    pub async fn start_with(
+        every_platform: bool,
+        extra: &[(&'static str, Setting)],
+    ) -> anyhow::Result<World> {
         let (youtube, tiktok, meta) = (
             FakeYoutube::start().await?,
             FakeTiktok::start().await?,
@@ -192,6 +200,7 @@ impl World {
         if every_platform {
             overrides.extend(other_platforms(&tiktok, &meta));
         }
+        overrides.extend(extra.iter().cloned());
         let app = TestApp::spawn_with(vec![distribution::service()], &overrides).await?;
         Ok(World {
             app,

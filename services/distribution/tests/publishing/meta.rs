@@ -123,3 +123,63 @@ async fn instagrams_publishing_limit_defers_a_failed_container_fails_and_an_inva
     );
     world.app.stop().await
 }
+
+#[tokio::test]
+async fn an_accounts_quota_defers_the_post_beyond_it_until_a_slot_frees() -> anyhow::Result<()> {
+    let quota = (
+        "services.distribution.quotas.facebook.uploads_per_window",
+        shared::config::toml_value::Value::from(1),
+    );
+    let world = World::start_with(true, &[quota]).await?;
+    let account = world.connect("facebook").await?;
+    let first = world.publish_new_run(account, json!({})).await?;
+    assert_eq!(first["state"], "published", "{first}");
+    let (_, view) = world.get(&format!("/v1/accounts/{account}")).await?;
+    assert_eq!(
+        (
+            view["quota"]["limit"].as_u64(),
+            view["quota"]["used"].as_u64(),
+            view["quota"]["remaining"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{view}"
+    );
+
+    let second = world.publish_new_run(account, json!({})).await?;
+    assert_eq!(second["state"], "deferred", "{second}");
+    assert_eq!(
+        second["resume_at"], view["quota"]["resets_at"],
+        "it waits until the first upload leaves the rolling window"
+    );
+    let metrics = world
+        .app
+        .client
+        .get(world.app.url("/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        metrics.contains(&format!(
+            r#"reelforge_platform_quota_remaining{{account_id="{account}",platform="facebook"}} 0"#
+        )),
+        "{metrics}"
+    );
+
+    // A day passes (the first upload's start moves out of the window, and the deferral comes due).
+    let db = &world.app.ctx.db;
+    sqlx::query("UPDATE distribution.publications SET sent_at = sent_at - interval '25 hours' WHERE id = $1::uuid").bind(first["id"].as_str()).execute(db).await?;
+    sqlx::query("UPDATE distribution.publications SET resume_at = now() WHERE id = $1::uuid")
+        .bind(second["id"].as_str())
+        .execute(db)
+        .await?;
+    let second = world
+        .until_state(
+            second["id"].as_str().unwrap_or_default(),
+            &["published", "failed"],
+        )
+        .await?;
+    assert_eq!(second["state"], "published", "{second}");
+    assert_eq!(world.meta.posts().len(), 2);
+    world.app.stop().await
+}
