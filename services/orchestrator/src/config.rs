@@ -19,6 +19,8 @@ pub struct OrchestratorConfig {
     pub catalogue: Catalogue,
     /// The billing service asked before each run starts; unset, runs are not checked.
     pub billing: shared::peer::PeerConfig,
+    /// How often the scheduler looks for due schedule slots (default 1000).
+    pub scheduler_interval_ms: Option<u64>,
 }
 
 /// What the orchestrator's handlers share.

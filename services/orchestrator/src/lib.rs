@@ -6,6 +6,7 @@ mod limits;
 mod params;
 mod pipeline;
 mod routes;
+mod schedules;
 mod states;
 mod worker;
 
@@ -46,6 +47,11 @@ impl Service for Orchestrator {
     fn tenant_data(&self) -> Option<TenantData> {
         Some(TenantData {
             erased: vec![
+                TenantRows::filtered(
+                    "orchestrator.schedule_fires",
+                    "schedule_id IN (SELECT id FROM orchestrator.schedules WHERE tenant = $1)",
+                ),
+                TenantRows::by_tenant("orchestrator.schedules"),
                 TenantRows::filtered("orchestrator.facts", OF_TENANT_RUNS),
                 TenantRows::filtered("orchestrator.run_events", OF_TENANT_RUNS),
                 TenantRows::filtered("orchestrator.steps", OF_TENANT_RUNS),
@@ -73,9 +79,13 @@ impl Service for Orchestrator {
             "orchestrator",
             worker::EventHandler(state.clone()),
         );
+        let scheduler_state = state.clone();
         let watchdog = Worker::new("orchestrator:watchdog", move || {
             worker::watchdog(state.clone())
         });
-        Ok(vec![events, watchdog])
+        let scheduler = Worker::new("orchestrator:scheduler", move || {
+            worker::scheduler(scheduler_state.clone())
+        });
+        Ok(vec![events, watchdog, scheduler])
     }
 }

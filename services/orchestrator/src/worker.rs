@@ -1,5 +1,6 @@
 //! The orchestrator's workers: the consumer applying facts from the `events` stream to their runs,
-//! and the watchdog timing out overdue steps and sending due retries.
+//! the watchdog timing out overdue steps and sending due retries, and the scheduler firing due
+//! schedule slots.
 
 use std::time::Duration;
 
@@ -26,6 +27,29 @@ pub(crate) async fn watchdog(state: AppState) -> anyhow::Result<()> {
         }
         if let Err(error) = pipeline::tick(&state.db, &state.config.limits).await {
             tracing::warn!(error = format!("{error:#}"), "watchdog tick failed");
+        }
+    }
+    Ok(())
+}
+
+/// Fires the schedule slots that are due, every `scheduler_interval_ms` (default 1 s).
+pub(crate) async fn scheduler(state: AppState) -> anyhow::Result<()> {
+    let period = Duration::from_millis(state.config.scheduler_interval_ms.unwrap_or(1_000).max(10));
+    let mut interval = tokio::time::interval(period);
+    while !state.shutdown.is_cancelled() {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => break,
+            _ = interval.tick() => {}
+        }
+        let fired = crate::schedules::fire_due(
+            &state.db,
+            &state.config.catalogue,
+            &state.config.limits,
+            chrono::Utc::now(),
+        )
+        .await;
+        if let Err(error) = fired {
+            tracing::warn!(error = format!("{error:#}"), "scheduler tick failed");
         }
     }
     Ok(())

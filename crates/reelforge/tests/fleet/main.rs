@@ -7,4 +7,5 @@ mod hardening;
 mod pipeline;
 mod privacy;
 mod publishing;
+mod schedules;
 mod surface;

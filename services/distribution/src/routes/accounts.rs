@@ -65,7 +65,7 @@ pub struct Consent {
 }
 
 /// Starts connecting an account: the platform's consent URL, with a single-use state.
-#[utoipa::path(post, path = "/v1/accounts/connect", request_body = Connect, security(("bearer" = [])),
+#[utoipa::path(operation_id = "connect_account", post, path = "/v1/accounts/connect", request_body = Connect, security(("bearer" = [])),
     responses((status = 200, body = Consent), (status = 422, body = shared::error::ErrorBody)))]
 pub async fn connect(
     principal: Principal,
@@ -151,7 +151,7 @@ pub struct ConnectedAccount {
 
 /// The platform's redirect: checks the single-use state, exchanges the code and stores the grant.
 /// Authenticated by the state itself (the user's browser carries no token here).
-#[utoipa::path(get, path = "/v1/accounts/callback/{platform}", params(("platform" = Platform, Path), CallbackQuery),
+#[utoipa::path(operation_id = "account_callback", get, path = "/v1/accounts/callback/{platform}", params(("platform" = Platform, Path), CallbackQuery),
     responses((status = 200, body = Connected), (status = 400, body = shared::error::ErrorBody), (status = 502, body = shared::error::ErrorBody)))]
 pub async fn callback(
     State(state): State<AppState>,
@@ -249,7 +249,7 @@ pub async fn callback(
 }
 
 /// Lists connected accounts; non-admins see only their tenant's.
-#[utoipa::path(get, path = "/v1/accounts", params(PageQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_accounts", get, path = "/v1/accounts", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Account>), (status = 401, body = shared::error::ErrorBody)))]
 pub async fn list(
     principal: Principal,
@@ -268,7 +268,7 @@ pub struct AccountDetail {
 }
 
 /// One account, with its remaining quota.
-#[utoipa::path(get, path = "/v1/accounts/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "get_account", get, path = "/v1/accounts/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = AccountDetail), (status = 404, body = shared::error::ErrorBody)))]
 pub async fn get(
     principal: Principal,
@@ -290,7 +290,7 @@ pub async fn get(
 
 /// Disconnects an account: its tokens are erased and its waiting publications cancelled; its
 /// publication history stays.
-#[utoipa::path(delete, path = "/v1/accounts/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "disconnect_account", delete, path = "/v1/accounts/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = shared::error::ErrorBody)))]
 pub async fn disconnect(
     principal: Principal,

@@ -84,7 +84,7 @@ pub struct PublicationDetail {
 }
 
 /// Creates a publication from a finished run (or, with `dry_run`, only checks it).
-#[utoipa::path(post, path = "/v1/publications", request_body = NewPublication, security(("bearer" = [])),
+#[utoipa::path(operation_id = "create_publication", post, path = "/v1/publications", request_body = NewPublication, security(("bearer" = [])),
     responses((status = 201, body = Publication), (status = 200, description = "dry run: the preflight report", body = PreflightReport),
               (status = 409, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
 pub async fn create(
@@ -141,7 +141,7 @@ pub async fn create(
 }
 
 /// Lists publications, newest first; non-admins see only their tenant's.
-#[utoipa::path(get, path = "/v1/publications", params(PageQuery), security(("bearer" = [])),
+#[utoipa::path(operation_id = "list_publications", get, path = "/v1/publications", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Publication>), (status = 401, body = shared::error::ErrorBody)))]
 pub async fn list(
     principal: Principal,
@@ -152,7 +152,7 @@ pub async fn list(
 }
 
 /// One publication with every call made for it and what the platform answered.
-#[utoipa::path(get, path = "/v1/publications/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "get_publication", get, path = "/v1/publications/{id}", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = PublicationDetail), (status = 404, body = shared::error::ErrorBody)))]
 pub async fn get(
     principal: Principal,
@@ -174,7 +174,7 @@ pub async fn get(
 }
 
 /// Sends a failed or deferred publication again now (after reconnecting its account, say).
-#[utoipa::path(post, path = "/v1/publications/{id}/retry", params(("id" = Uuid, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "retry_publication", post, path = "/v1/publications/{id}/retry", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 202, body = Publication), (status = 409, body = shared::error::ErrorBody)))]
 pub async fn retry(
     principal: Principal,
@@ -217,7 +217,7 @@ pub async fn retry(
 }
 
 /// Cancels a publication that has not started sending.
-#[utoipa::path(post, path = "/v1/publications/{id}/cancel", params(("id" = Uuid, Path)), security(("bearer" = [])),
+#[utoipa::path(operation_id = "cancel_publication", post, path = "/v1/publications/{id}/cancel", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Publication), (status = 409, body = shared::error::ErrorBody)))]
 pub async fn cancel(
     principal: Principal,

@@ -1,9 +1,10 @@
-//! The orchestrator's HTTP surface: runs (create, list, show, events, cancel) and the tenant
-//! privacy requests it owns.
+//! The orchestrator's HTTP surface: runs (create, batch, list, show, events, cancel), schedules
+//! and the calendar, and the tenant privacy requests it owns.
 
 mod commands;
 mod privacy;
 mod runs;
+mod schedules;
 
 use axum::{
     routing::{delete, get, post},
@@ -20,6 +21,16 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/runs/{id}/manifest", get(runs::manifest))
         .route("/v1/runs/{id}/events", get(runs::events))
         .route("/v1/runs/{id}/cancel", post(commands::cancel))
+        .route("/v1/runs/batch", post(schedules::batch))
+        .route(
+            "/v1/schedules",
+            get(schedules::list).post(schedules::create),
+        )
+        .route(
+            "/v1/schedules/{id}",
+            get(schedules::get).delete(schedules::delete),
+        )
+        .route("/v1/calendar", get(schedules::calendar))
         .route(
             "/v1/tenants/{tenant}/data",
             delete(privacy::erase_tenant_data),
@@ -39,5 +50,6 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = runs::ApiDoc::openapi();
     document.merge(commands::ApiDoc::openapi());
     document.merge(privacy::ApiDoc::openapi());
+    document.merge(schedules::ApiDoc::openapi());
     document
 }
