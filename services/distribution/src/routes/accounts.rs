@@ -1,15 +1,12 @@
 //! Account routes: connect (the consent URL, with state and PKCE), the platform's callback (code
 //! exchanged, grant sealed and stored), list, get and disconnect. Tokens are never returned.
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::{
     auth::{Principal, Role},
-    extract::{Json, Query},
+    extract::{Json, Path, Query},
     page::{Page, PageQuery, TenantTable},
     ApiError, ApiResult,
 };

@@ -2,7 +2,7 @@
 //! and platform reply, retry and cancel.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use shared::{
     auth::{Principal, Role},
-    extract::{Json, Query},
+    extract::{Json, Path, Query},
     page::{Page, PageQuery, TenantTable},
     ApiError, ApiResult,
 };
@@ -86,7 +86,9 @@ pub struct PublicationDetail {
 /// Creates a publication from a finished run (or, with `dry_run`, only checks it).
 #[utoipa::path(operation_id = "create_publication", post, path = "/v1/publications", request_body = NewPublication, security(("bearer" = [])),
     responses((status = 201, body = Publication), (status = 200, description = "dry run: the preflight report", body = PreflightReport),
-              (status = 409, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
+              (status = 404, body = shared::error::ErrorBody, description = "no such account or run"),
+              (status = 409, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody),
+              (status = 503, body = shared::error::ErrorBody, description = "the orchestrator cannot be reached")))]
 pub async fn create(
     principal: Principal,
     State(state): State<AppState>,
@@ -175,7 +177,7 @@ pub async fn get(
 
 /// Sends a failed or deferred publication again now (after reconnecting its account, say).
 #[utoipa::path(operation_id = "retry_publication", post, path = "/v1/publications/{id}/retry", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 202, body = Publication), (status = 409, body = shared::error::ErrorBody)))]
+    responses((status = 202, body = Publication), (status = 404, body = shared::error::ErrorBody), (status = 409, body = shared::error::ErrorBody)))]
 pub async fn retry(
     principal: Principal,
     State(state): State<AppState>,
@@ -218,7 +220,7 @@ pub async fn retry(
 
 /// Cancels a publication that has not started sending.
 #[utoipa::path(operation_id = "cancel_publication", post, path = "/v1/publications/{id}/cancel", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Publication), (status = 409, body = shared::error::ErrorBody)))]
+    responses((status = 200, body = Publication), (status = 404, body = shared::error::ErrorBody), (status = 409, body = shared::error::ErrorBody)))]
 pub async fn cancel(
     principal: Principal,
     State(state): State<AppState>,
