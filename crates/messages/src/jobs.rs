@@ -40,6 +40,25 @@ pub struct StoryBrief {
     pub length_seconds: u32,
     pub language: String,
     pub seed: u64,
+    /// The series this story is an episode of, when a schedule makes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<SeriesBible>,
+}
+
+/// What every episode of a series keeps, and what it must not repeat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SeriesBible {
+    pub title: String,
+    pub premise: String,
+    #[serde(default)]
+    pub characters: Vec<String>,
+    #[serde(default)]
+    pub tone: Option<String>,
+    /// 1 for the first episode.
+    pub episode: u32,
+    /// Titles of the latest episodes, newest first.
+    #[serde(default)]
+    pub earlier_titles: Vec<String>,
 }
 
 /// `story.write`: the script of a run.

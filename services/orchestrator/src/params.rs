@@ -1,6 +1,6 @@
 //! What a run is asked to make, and the validation that turns bad input into a 422 naming the field.
 
-use messages::jobs::PublishTarget;
+use messages::jobs::{PublishTarget, SeriesBible};
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
 use utoipa::ToSchema;
@@ -44,6 +44,9 @@ pub struct RunParams {
     pub seed: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub publish: Vec<PublishTarget>,
+    /// The series the run is an episode of (set by schedules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<SeriesBible>,
 }
 
 /// What the fleet can make; configurable so new story templates or voices need no code change here.
@@ -190,6 +193,7 @@ impl RunRequest {
             formats,
             seed,
             publish,
+            series: None,
         })
     }
 }

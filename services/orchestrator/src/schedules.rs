@@ -9,7 +9,7 @@ use std::str::FromStr as _;
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
-use messages::jobs::PublishTarget;
+use messages::jobs::{PublishTarget, SeriesBible};
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
 use sqlx::PgConnection;
@@ -249,27 +249,32 @@ pub fn publish_slot(platform: &str, zone: Tz, fired: DateTime<Utc>) -> DateTime<
 }
 
 /// The topic of the `index`-th run of a schedule: the next topic in turn, or the series' next
-/// episode with its bible and the titles already used.
-fn topic_for(request: &NewSchedule, index: usize, used_titles: &[String]) -> String {
-    if let Some(series) = &request.series {
-        let mut topic = format!(
+/// episode (its bible travels beside it, in the story brief).
+fn topic_for(request: &NewSchedule, index: usize) -> String {
+    match &request.series {
+        Some(series) => format!(
             "{}, episode {}: {}",
             series.title,
             index + 1,
             series.premise
-        );
-        if !series.characters.is_empty() {
-            topic.push_str(&format!(" Characters: {}.", series.characters.join(", ")));
-        }
-        if !used_titles.is_empty() {
-            topic.push_str(&format!(
-                " Earlier episodes (do not repeat): {}.",
-                used_titles.join("; ")
-            ));
-        }
-        return topic.chars().take(500).collect();
+        )
+        .chars()
+        .take(500)
+        .collect(),
+        None => request.topics[index % request.topics.len()].clone(),
     }
-    request.topics[index % request.topics.len()].clone()
+}
+
+/// The bible of the `index`-th episode of `series`, with the titles already used.
+fn bible(series: &Series, index: usize, earlier_titles: Vec<String>) -> SeriesBible {
+    SeriesBible {
+        title: series.title.clone(),
+        premise: series.premise.clone(),
+        characters: series.characters.clone(),
+        tone: series.tone.clone(),
+        episode: u32::try_from(index + 1).unwrap_or(u32::MAX),
+        earlier_titles,
+    }
 }
 
 /// A schedule row as the scheduler needs it.
@@ -384,12 +389,17 @@ async fn fire(
                 title: None,
             })
             .collect();
-        let topic = topic_for(&due.request, index, &used_titles);
-        let params: RunParams = due
+        let topic = topic_for(&due.request, index);
+        let mut params: RunParams = due
             .request
             .run_request(&topic, publish, None)
             .validate(catalogue)
             .map_err(|e| anyhow::anyhow!("schedule {} makes an invalid run: {e:?}", due.id))?;
+        params.series = due
+            .request
+            .series
+            .as_ref()
+            .map(|series| bible(series, index, used_titles));
         let run_id = Uuid::now_v7();
         let inserted = sqlx::query!(
             "INSERT INTO orchestrator.schedule_fires (schedule_id, slot, run_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -493,14 +503,21 @@ mod tests {
             publish: Vec::new(),
             catch_up: CatchUp::Latest,
         };
-        let topic = topic_for(&request, 2, &["Keepers, episode 1".into()]);
-        assert!(
-            topic.starts_with("Keepers, episode 3: lighthouse keepers of the north"),
-            "{topic}"
+        assert_eq!(
+            topic_for(&request, 2),
+            "Keepers, episode 3: lighthouse keepers of the north"
         );
-        assert!(
-            topic.contains("Ada") && topic.contains("do not repeat): Keepers, episode 1"),
-            "{topic}"
+        let series = request
+            .series
+            .as_ref()
+            .map(|series| bible(series, 2, vec!["The first light".into()]));
+        assert_eq!(
+            series.map(|s| (s.episode, s.characters, s.earlier_titles)),
+            Some((
+                3,
+                vec!["Ada".to_owned()],
+                vec!["The first light".to_owned()]
+            ))
         );
     }
 }

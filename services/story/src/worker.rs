@@ -37,7 +37,7 @@ impl StoryWorker {
             service: SERVICE.to_owned(),
         };
         let brief = &job.request;
-        let request = story_request(&StoryRequest {
+        let mut request = story_request(&StoryRequest {
             topic: brief.topic.clone(),
             genre: brief.genre.clone(),
             tone: brief.tone.clone(),
@@ -45,6 +45,9 @@ impl StoryWorker {
             language: brief.language.clone(),
             seed: brief.seed,
         })?;
+        if let Some(series) = &brief.series {
+            request = crate::writing::for_episode(request, series);
+        }
         let done = self
             .chain
             .call(&context, &request, CallOptions::default())

@@ -42,6 +42,32 @@ pub fn story_request(request: &StoryRequest) -> anyhow::Result<TextRequest> {
     })
 }
 
+/// `request` for an episode of `series`: the bible (premise, characters, tone) keeps episodes
+/// consistent, and the earlier titles keep them from repeating.
+pub fn for_episode(mut request: TextRequest, series: &messages::jobs::SeriesBible) -> TextRequest {
+    let mut context = format!(
+        "\nThis is episode {} of the series \"{}\": {}.",
+        series.episode, series.title, series.premise
+    );
+    if !series.characters.is_empty() {
+        context.push_str(&format!(
+            " Recurring characters: {}; keep them consistent.",
+            series.characters.join(", ")
+        ));
+    }
+    if let Some(tone) = &series.tone {
+        context.push_str(&format!(" The series' tone is {tone}."));
+    }
+    if !series.earlier_titles.is_empty() {
+        context.push_str(&format!(
+            " Earlier episodes, whose stories and titles must not be repeated: {}.",
+            series.earlier_titles.join("; ")
+        ));
+    }
+    request.prompt.push_str(&context);
+    request
+}
+
 /// The JSON schema a script must match; empty strings and scene lists are refused here, so a
 /// provider's unusable reply is retried or falls back instead of reaching the pipeline.
 pub fn script_schema() -> Value {
@@ -106,5 +132,41 @@ impl Client<Text> for OfflineWriter {
             });
         };
         Ok(Answer::new(TextReply { json }, Units::default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_episode_carries_its_series_bible_and_the_titles_not_to_repeat() -> anyhow::Result<()> {
+        let request = story_request(&StoryRequest {
+            topic: "Keepers, episode 3: lighthouse keepers of the north".into(),
+            genre: "drama".into(),
+            tone: "calm".into(),
+            length_seconds: 30,
+            language: "en".into(),
+            seed: 1,
+        })?;
+        let series = messages::jobs::SeriesBible {
+            title: "Keepers".into(),
+            premise: "lighthouse keepers of the north".into(),
+            characters: vec!["Ada".into(), "Ole".into()],
+            tone: Some("calm".into()),
+            episode: 3,
+            earlier_titles: vec!["The first light".into(), "Fog".into()],
+        };
+        let prompt = for_episode(request, &series).prompt;
+        assert!(
+            prompt.contains("episode 3 of the series \"Keepers\""),
+            "{prompt}"
+        );
+        assert!(prompt.contains("Ada, Ole"), "{prompt}");
+        assert!(
+            prompt.contains("must not be repeated: The first light; Fog"),
+            "{prompt}"
+        );
+        Ok(())
     }
 }

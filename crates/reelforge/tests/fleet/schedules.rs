@@ -96,6 +96,14 @@ async fn missed_slots_are_caught_up_by_policy_and_the_calendar_shows_what_is_pla
         assert_eq!(status, 201, "{schedule}");
         ids.push(schedule["id"].as_str().unwrap_or_default().to_owned());
     }
+    let series = json!({"title": "Keepers", "premise": "lighthouse keepers of the north", "characters": ["Ada"]});
+    let (status, schedule) = post(
+        &app,
+        "/v1/schedules",
+        &json!({"name": "series", "cron": "0 * * * *", "series": series, "catch_up": "all"}),
+    )
+    .await?;
+    assert_eq!(status, 201, "{schedule}");
     // The scheduler was down for five hours: the first slot it knew of is five hours ago.
     sqlx::query("UPDATE orchestrator.schedules SET next_fire_at = date_trunc('hour', now()) - interval '5 hours'").execute(&app.ctx.db).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -150,7 +158,7 @@ async fn missed_slots_are_caught_up_by_policy_and_the_calendar_shows_what_is_pla
         .flatten()
         .filter(|e| e["kind"] == "planned_run")
         .count();
-    assert_eq!(planned, 48, "two hourly schedules over a day: {calendar}");
+    assert_eq!(planned, 72, "three hourly schedules over a day: {calendar}");
     let (status, _) = post(
         &app,
         "/v1/schedules",

@@ -57,6 +57,7 @@ pub(crate) async fn dispatch_story(
             length_seconds: params.length_seconds,
             language: params.language.clone(),
             seed: params.seed.wrapping_add(variation),
+            series: params.series.clone(),
         },
     })?;
     dispatch(tx, limits, run_id, "story", vec![job.clone()], job).await

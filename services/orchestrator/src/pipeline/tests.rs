@@ -21,6 +21,7 @@ fn params() -> RunParams {
         formats: vec!["16:9".to_owned()],
         seed: 7,
         publish: Vec::new(),
+        series: None,
     }
 }
 
