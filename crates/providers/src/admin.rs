@@ -16,14 +16,25 @@ use crate::chain::{ChainView, Describe};
 struct Chains(Arc<Vec<Arc<dyn Describe>>>);
 
 /// The chains a service uses, under its prefix (operator role).
-pub fn router(prefix: &str, chains: Vec<Arc<dyn Describe>>) -> Router {
+fn router(prefix: &str, chains: Vec<Arc<dyn Describe>>) -> Router {
     Router::new()
         .route(&format!("{prefix}/admin/providers"), get(list))
         .with_state(Chains(Arc::new(chains)))
 }
 
+/// A service's `own` routes with the admin view of its `chains` beside them.
+pub fn with_chains(prefix: &str, own: Router, chains: Vec<Arc<dyn Describe>>) -> Router {
+    own.merge(router(prefix, chains))
+}
+
+/// A service's `own` OpenAPI document with the admin view's paths merged in.
+pub fn with_openapi(prefix: &str, mut own: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    own.merge(openapi(prefix));
+    own
+}
+
 /// The route's OpenAPI paths under `prefix`, to merge into a service's document.
-pub fn openapi(prefix: &str) -> utoipa::openapi::OpenApi {
+fn openapi(prefix: &str) -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
     let paths = std::mem::take(&mut document.paths.paths);
     document.paths.paths = paths

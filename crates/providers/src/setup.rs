@@ -9,8 +9,14 @@ use std::{
 use shared::Context;
 
 use crate::{
-    budget::BudgetGate, cache::ResponseCache, chain::Layer, config::ProvidersConfig,
-    metrics::ProviderMetrics, usage::UsageSink,
+    budget::BudgetGate,
+    cache::ResponseCache,
+    capability::Capability,
+    chain::{Chain, Layer},
+    config::{ChainConfig, ProvidersConfig},
+    metrics::ProviderMetrics,
+    registry::{self, Catalogue},
+    usage::UsageSink,
 };
 
 /// Looks up an environment variable; tests pass their own instead of mutating the process's.
@@ -51,6 +57,29 @@ impl Setup {
                 budget,
             },
             env: process_env(),
+        })
+    }
+
+    /// The chain of `C` that `[providers.<capability>]` configures, from `catalogue`.
+    pub fn chain<C: Capability>(&self, catalogue: &Catalogue<C>) -> anyhow::Result<Chain<C>> {
+        registry::build(
+            &self.config,
+            self.chain_config(C::NAME)?,
+            catalogue,
+            &self.layer,
+            &self.env,
+        )
+    }
+
+    fn chain_config(&self, capability: &str) -> anyhow::Result<&ChainConfig> {
+        let config = &self.config;
+        Ok(match capability {
+            "text" => &config.text,
+            "speech" => &config.speech,
+            "image" => &config.image,
+            "music" => &config.music,
+            "moderation" => &config.moderation,
+            other => anyhow::bail!("no [providers.{other}] chain exists"),
         })
     }
 }

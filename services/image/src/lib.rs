@@ -9,7 +9,7 @@ mod worker;
 use std::sync::Arc;
 
 use axum::{routing::get, Router};
-use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Image};
+use providers::{catalogue, chain::Describe, setup::Shared, Chain, Image};
 use shared::{privacy::TenantData, Context, Service, Worker};
 use utoipa::OpenApi as _;
 
@@ -30,13 +30,7 @@ impl ImageService {
     fn images(&self, ctx: &Context) -> anyhow::Result<Arc<Chain<Image>>> {
         self.images.get(ctx, |setup| {
             let catalogue = catalogue::image(Arc::new(painting::Painter));
-            registry::build(
-                &setup.config,
-                &setup.config.image,
-                &catalogue,
-                &setup.layer,
-                &setup.env,
-            )
+            setup.chain(&catalogue)
         })
     }
 }
@@ -58,20 +52,19 @@ impl Service for ImageService {
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
-        Ok(Router::new()
+        let own = Router::new()
             .route("/v1/images", get(routes::list))
             .route("/v1/images/{id}", get(routes::get))
-            .with_state(ctx.db.clone())
-            .merge(providers::admin::router(
-                self.prefix(),
-                vec![self.images(ctx)? as Arc<dyn Describe>],
-            )))
+            .with_state(ctx.db.clone());
+        Ok(providers::admin::with_chains(
+            self.prefix(),
+            own,
+            vec![self.images(ctx)? as Arc<dyn Describe>],
+        ))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        let mut document = routes::ApiDoc::openapi();
-        document.merge(providers::admin::openapi(self.prefix()));
-        document
+        providers::admin::with_openapi(self.prefix(), routes::ApiDoc::openapi())
     }
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {

@@ -14,7 +14,7 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Moderation};
+use providers::{catalogue, chain::Describe, setup::Shared, Chain, Moderation};
 use shared::{privacy::TenantData, Context, Service, Worker};
 use utoipa::OpenApi as _;
 
@@ -38,13 +38,7 @@ impl ModerationService {
                 lexicon: Arc::new(config.lexicon()),
                 block_at: config.block_at,
             };
-            registry::build(
-                &setup.config,
-                &setup.config.moderation,
-                &catalogue::moderation(Arc::new(offline)),
-                &setup.layer,
-                &setup.env,
-            )
+            setup.chain(&catalogue::moderation(Arc::new(offline)))
         })
     }
 }
@@ -73,7 +67,7 @@ impl Service for ModerationService {
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
         let config: ModerationConfig = ctx.settings.service("moderation")?;
         let chain = self.classifier(ctx, &config)?;
-        Ok(Router::new()
+        let own = Router::new()
             .route("/v1/moderation/decisions", get(routes::decisions::list))
             .route("/v1/moderation/decisions/{id}", get(routes::decisions::get))
             .route("/v1/moderation/reviews", get(routes::reviews::list))
@@ -85,18 +79,18 @@ impl Service for ModerationService {
                 "/v1/moderation/reviews/{id}/reject",
                 post(routes::reviews::reject),
             )
-            .with_state(ctx.db.clone())
-            .merge(providers::admin::router(
-                self.prefix(),
-                vec![chain as Arc<dyn Describe>],
-            )))
+            .with_state(ctx.db.clone());
+        Ok(providers::admin::with_chains(
+            self.prefix(),
+            own,
+            vec![chain as Arc<dyn Describe>],
+        ))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
         let mut document = routes::decisions::ApiDoc::openapi();
         document.merge(routes::reviews::ApiDoc::openapi());
-        document.merge(providers::admin::openapi(self.prefix()));
-        document
+        providers::admin::with_openapi(self.prefix(), document)
     }
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {

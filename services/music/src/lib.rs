@@ -9,7 +9,7 @@ mod worker;
 use std::sync::Arc;
 
 use axum::{routing::get, Router};
-use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Music};
+use providers::{catalogue, chain::Describe, setup::Shared, Chain, Music};
 use shared::{privacy::TenantData, Context, Service, Worker};
 use utoipa::OpenApi as _;
 
@@ -31,13 +31,7 @@ impl MusicService {
     fn music(&self, ctx: &Context) -> anyhow::Result<Arc<Chain<Music>>> {
         self.music.get(ctx, |setup| {
             let catalogue = catalogue::music(self.synthesiser.clone());
-            registry::build(
-                &setup.config,
-                &setup.config.music,
-                &catalogue,
-                &setup.layer,
-                &setup.env,
-            )
+            setup.chain(&catalogue)
         })
     }
 }
@@ -59,20 +53,19 @@ impl Service for MusicService {
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
-        Ok(Router::new()
+        let own = Router::new()
             .route("/v1/music", get(routes::list))
             .route("/v1/music/{id}", get(routes::get))
-            .with_state(ctx.db.clone())
-            .merge(providers::admin::router(
-                self.prefix(),
-                vec![self.music(ctx)? as Arc<dyn Describe>],
-            )))
+            .with_state(ctx.db.clone());
+        Ok(providers::admin::with_chains(
+            self.prefix(),
+            own,
+            vec![self.music(ctx)? as Arc<dyn Describe>],
+        ))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        let mut document = routes::ApiDoc::openapi();
-        document.merge(providers::admin::openapi(self.prefix()));
-        document
+        providers::admin::with_openapi(self.prefix(), routes::ApiDoc::openapi())
     }
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {

@@ -10,7 +10,7 @@ pub mod writing;
 use std::sync::Arc;
 
 use axum::Router;
-use providers::{catalogue, registry, setup::Shared, Chain, Text};
+use providers::{catalogue, setup::Shared, Chain, Text};
 use shared::{privacy::TenantData, Context, Service, Worker};
 
 pub use config::StoryConfig;
@@ -29,13 +29,7 @@ impl StoryService {
     /// The text chain from `[providers]`: configured providers, then the offline writer.
     fn text(&self, ctx: &Context) -> anyhow::Result<Arc<Chain<Text>>> {
         self.text.get(ctx, |setup| {
-            registry::build(
-                &setup.config,
-                &setup.config.text,
-                &catalogue::text(Arc::new(writing::OfflineWriter)),
-                &setup.layer,
-                &setup.env,
-            )
+            setup.chain(&catalogue::text(Arc::new(writing::OfflineWriter)))
         })
     }
 }

@@ -8,7 +8,7 @@ mod worker;
 use std::sync::Arc;
 
 use axum::{routing::get, Router};
-use providers::{catalogue, chain::Describe, registry, setup::Shared, Chain, Speech};
+use providers::{catalogue, chain::Describe, setup::Shared, Chain, Speech};
 use shared::{health::Check, jobs::program_check, privacy::TenantData, Context, Service, Worker};
 use utoipa::OpenApi as _;
 
@@ -33,13 +33,7 @@ impl TtsService {
                 program: config.espeak_path.clone(),
                 rate: config.words_per_minute,
             };
-            registry::build(
-                &setup.config,
-                &setup.config.speech,
-                &catalogue::speech(Arc::new(offline)),
-                &setup.layer,
-                &setup.env,
-            )
+            setup.chain(&catalogue::speech(Arc::new(offline)))
         })
     }
 }
@@ -61,20 +55,19 @@ impl Service for TtsService {
     }
 
     fn router(&self, ctx: &Context) -> anyhow::Result<Router> {
-        Ok(Router::new()
+        let own = Router::new()
             .route("/v1/speech", get(routes::list))
             .route("/v1/speech/{id}", get(routes::get))
-            .with_state(ctx.db.clone())
-            .merge(providers::admin::router(
-                self.prefix(),
-                vec![self.speech(ctx)? as Arc<dyn Describe>],
-            )))
+            .with_state(ctx.db.clone());
+        Ok(providers::admin::with_chains(
+            self.prefix(),
+            own,
+            vec![self.speech(ctx)? as Arc<dyn Describe>],
+        ))
     }
 
     fn openapi(&self) -> utoipa::openapi::OpenApi {
-        let mut document = routes::ApiDoc::openapi();
-        document.merge(providers::admin::openapi(self.prefix()));
-        document
+        providers::admin::with_openapi(self.prefix(), routes::ApiDoc::openapi())
     }
 
     fn workers(&self, ctx: &Context) -> anyhow::Result<Vec<Worker>> {

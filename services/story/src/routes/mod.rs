@@ -27,7 +27,7 @@ struct CopyApiDoc;
 
 pub(crate) fn router(prefix: &str, db: PgPool, chain: Arc<Chain<Text>>) -> Router {
     let chains: Vec<Arc<dyn Describe>> = vec![chain.clone()];
-    Router::new()
+    let own = Router::new()
         .route("/v1/stories", get(stories::list))
         .route("/v1/stories/{id}", get(stories::get))
         .with_state(db)
@@ -35,13 +35,12 @@ pub(crate) fn router(prefix: &str, db: PgPool, chain: Arc<Chain<Text>>) -> Route
             Router::new()
                 .route("/v1/copy", post(copy::write))
                 .with_state(copy::CopyState { chain }),
-        )
-        .merge(providers::admin::router(prefix, chains))
+        );
+    providers::admin::with_chains(prefix, own, chains)
 }
 
 pub(crate) fn openapi(prefix: &str) -> utoipa::openapi::OpenApi {
     let mut document = stories::ApiDoc::openapi();
     document.merge(CopyApiDoc::openapi());
-    document.merge(providers::admin::openapi(prefix));
-    document
+    providers::admin::with_openapi(prefix, document)
 }
