@@ -277,6 +277,20 @@ fn bible(series: &Series, index: usize, earlier_titles: Vec<String>) -> SeriesBi
     }
 }
 
+/// The titles the story step wrote for a schedule's latest episodes (or their topics, before it
+/// has), newest first.
+async fn earlier_titles(tx: &mut PgConnection, schedule_id: Uuid) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        r#"SELECT COALESCE(story.body->'script'->>'title', split_part(r.topic, ': ', 1)) AS "title!"
+           FROM orchestrator.schedule_fires f JOIN orchestrator.runs r ON r.id = f.run_id
+           LEFT JOIN orchestrator.facts story ON story.run_id = f.run_id AND story.kind = 'story'
+           WHERE f.schedule_id = $1 ORDER BY f.slot DESC LIMIT 10"#,
+        schedule_id
+    )
+    .fetch_all(tx)
+    .await
+}
+
 /// A schedule row as the scheduler needs it.
 struct Due {
     id: Uuid,
@@ -367,16 +381,6 @@ async fn fire(
     let mut created = Vec::new();
     let mut index = usize::try_from(due.fired)?;
     for slot in to_fire {
-        // The titles the story step wrote for the latest episodes (or their topics, before it has).
-        let used_titles: Vec<String> = sqlx::query_scalar!(
-            r#"SELECT COALESCE(story.body->'script'->>'title', split_part(r.topic, ': ', 1)) AS "title!"
-               FROM orchestrator.schedule_fires f JOIN orchestrator.runs r ON r.id = f.run_id
-               LEFT JOIN orchestrator.facts story ON story.run_id = f.run_id AND story.kind = 'story'
-               WHERE f.schedule_id = $1 ORDER BY f.slot DESC LIMIT 10"#,
-            due.id
-        )
-        .fetch_all(&mut *tx)
-        .await?;
         let publish = due
             .request
             .publish
@@ -395,11 +399,9 @@ async fn fire(
             .run_request(&topic, publish, None)
             .validate(catalogue)
             .map_err(|e| anyhow::anyhow!("schedule {} makes an invalid run: {e:?}", due.id))?;
-        params.series = due
-            .request
-            .series
-            .as_ref()
-            .map(|series| bible(series, index, used_titles));
+        if let Some(series) = &due.request.series {
+            params.series = Some(bible(series, index, earlier_titles(tx, due.id).await?));
+        }
         let run_id = Uuid::now_v7();
         let inserted = sqlx::query!(
             "INSERT INTO orchestrator.schedule_fires (schedule_id, slot, run_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",

@@ -37,25 +37,9 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<CreatedRun>)> {
     principal.require(Role::Operator)?;
     let params = request.validate(&state.config.catalogue)?;
-    shed_when_overloaded(&state, &state.db).await?;
-    crate::admission::admit(state.billing.as_ref(), principal.tenant()).await?;
-    let id = Uuid::now_v7();
+    let ids = create_runs(&state, principal.tenant(), std::slice::from_ref(&params)).await?;
+    let id = ids[0];
     shared::telemetry::record_run_id(id);
-    let mut tx = state.db.begin().await?;
-    // Counted again under a lock, so concurrent requests cannot all pass the check at once.
-    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('orchestrator.run_admission'))")
-        .execute(&mut *tx)
-        .await?;
-    shed_when_overloaded(&state, &mut *tx).await?;
-    pipeline::create_run(
-        &mut tx,
-        &state.config.limits,
-        id,
-        principal.tenant(),
-        &params,
-    )
-    .await?;
-    tx.commit().await?;
     tracing::info!(topic = %params.topic, "run created");
     Ok((
         StatusCode::CREATED,
@@ -67,11 +51,37 @@ pub async fn create(
     ))
 }
 
-/// Refuses new work while `max_active_runs` runs are queued or running: 503 `overloaded` with
-/// `Retry-After`, answered at once (load shedding), never a timeout.
+/// Stores one run per validated `params` for `tenant`, all or none, once billing admits the tenant
+/// and the fleet has room for them; returns their ids in order.
+pub(super) async fn create_runs(
+    state: &AppState,
+    tenant: &str,
+    params: &[RunParams],
+) -> ApiResult<Vec<Uuid>> {
+    shed_when_overloaded(state, &state.db, params.len()).await?;
+    crate::admission::admit(state.billing.as_ref(), tenant).await?;
+    let mut tx = state.db.begin().await?;
+    // Counted again under a lock, so concurrent requests cannot all pass the check at once.
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('orchestrator.run_admission'))")
+        .execute(&mut *tx)
+        .await?;
+    shed_when_overloaded(state, &mut *tx, params.len()).await?;
+    let mut ids = Vec::with_capacity(params.len());
+    for run in params {
+        let id = Uuid::now_v7();
+        pipeline::create_run(&mut tx, &state.config.limits, id, tenant, run).await?;
+        ids.push(id);
+    }
+    tx.commit().await?;
+    Ok(ids)
+}
+
+/// Refuses new work while `incoming` more runs would pass `max_active_runs` queued or running:
+/// 503 `overloaded` with `Retry-After`, answered at once (load shedding), never a timeout.
 async fn shed_when_overloaded<'c>(
     state: &AppState,
     db: impl sqlx::PgExecutor<'c>,
+    incoming: usize,
 ) -> ApiResult<()> {
     let limits = &state.config.limits;
     let active: i64 = sqlx::query_scalar!(
@@ -79,7 +89,7 @@ async fn shed_when_overloaded<'c>(
     )
     .fetch_one(db)
     .await?;
-    if active >= limits.max_active_runs {
+    if active + i64::try_from(incoming).unwrap_or(i64::MAX) > limits.max_active_runs {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "overloaded",

@@ -16,7 +16,6 @@ use uuid::Uuid;
 
 use crate::{
     params::RunRequest,
-    pipeline,
     schedules::{self, NewSchedule},
     AppState,
 };
@@ -248,35 +247,7 @@ pub async fn batch(
             .map_err(|e| ApiError::validation(format!("runs[{index}]"), e.detail()))?;
         all.push(params);
     }
-    crate::admission::admit(state.billing.as_ref(), principal.tenant()).await?;
-    let mut tx = state.db.begin().await?;
-    sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('orchestrator.run_admission'))")
-        .execute(&mut *tx)
-        .await?;
-    let active: i64 = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM orchestrator.runs WHERE state IN ('queued', 'running')"#
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    let limits = &state.config.limits;
-    if active + i64::try_from(all.len()).unwrap_or(i64::MAX) > limits.max_active_runs {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "overloaded",
-            format!(
-                "{active} runs are in flight (the limit is {})",
-                limits.max_active_runs
-            ),
-        )
-        .retry_after(limits.shed_retry_after_secs));
-    }
-    let mut ids = Vec::new();
-    for params in &all {
-        let id = Uuid::now_v7();
-        pipeline::create_run(&mut tx, limits, id, principal.tenant(), params).await?;
-        ids.push(id);
-    }
-    tx.commit().await?;
+    let ids = super::commands::create_runs(&state, principal.tenant(), &all).await?;
     Ok((StatusCode::CREATED, Json(BatchCreated { ids })))
 }
 
