@@ -47,6 +47,11 @@ impl MediaKey {
         &self.0
     }
 
+    /// The SHA-256 of the object's bytes, in hex: the key without its extension.
+    pub fn sha256(&self) -> &str {
+        &self.0[..64]
+    }
+
     /// `ab/cd/<key>`: fans objects out over directories.
     fn sharded(&self) -> String {
         format!("{}/{}/{}", &self.0[0..2], &self.0[2..4], self.0)
@@ -335,6 +340,13 @@ mod tests {
         assert!(MediaKey::parse("../../etc/passwd").is_err());
         assert!(MediaKey::parse(&format!("{}.mp4/..", "a".repeat(64))).is_err());
         assert!(MediaKey::parse(&format!("{}.mp4", "a".repeat(64))).is_ok());
+    }
+
+    #[test]
+    fn a_key_names_the_digest_of_its_bytes() -> anyhow::Result<()> {
+        let key = MediaKey::for_bytes(b"frame", "png")?;
+        assert_eq!(key.sha256(), hex::encode(Sha256::digest(b"frame")));
+        Ok(())
     }
 
     #[tokio::test]

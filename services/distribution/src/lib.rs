@@ -23,7 +23,6 @@ use shared::{peer::Peer, privacy::TenantData, secrets::Keyring, Context, Service
 use utoipa::OpenApi as _;
 
 pub use config::DistributionConfig;
-pub use worker::sweep_once;
 
 /// The distribution service as a fleet member.
 pub struct DistributionService;

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     platform::{Platform, PlatformClient, GRAPH_VERSION},
-    remote::{classify, Failure, Outcome},
+    remote::{classify, is_refusal, Failure, Outcome},
 };
 
 /// Tokens as the platform issued them; sealed before they are stored.
@@ -111,11 +111,7 @@ pub async fn call(platform: Platform, request: reqwest::RequestBuilder) -> Outco
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body: Value = response.json().await.unwrap_or(Value::Null);
-    let tiktok_error = platform == Platform::Tiktok
-        && body["error"]["code"]
-            .as_str()
-            .is_some_and(|code| code != "ok");
-    if status >= 400 || tiktok_error || body["error"].is_string() {
+    if is_refusal(platform, status, &body) {
         return Err(classify(platform, status, &headers, &body));
     }
     Ok(body)

@@ -33,7 +33,8 @@ pub struct Check {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FileFacts {
     pub format: String,
-    pub media_key: String,
+    #[schema(value_type = String)]
+    pub media_key: shared::storage::MediaKey,
     pub bytes: u64,
     pub duration_ms: u64,
     pub width: u32,

@@ -128,7 +128,7 @@ pub async fn preflight(
     })?;
     let file = FileFacts {
         format: format.clone(),
-        media_key: render.media_key.to_string(),
+        media_key: render.media_key.clone(),
         bytes,
         duration_ms: render.duration_ms,
         width: render.width,
@@ -183,13 +183,6 @@ pub async fn insert(
 ) -> Result<Uuid, ApiError> {
     let id = Uuid::now_v7();
     let platform = report.platform;
-    let sha256 = report
-        .file
-        .media_key
-        .split('.')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
     let waits =
         platform != Platform::Youtube && request.publish_at.is_some_and(|at| at > Utc::now());
     let extras = json!({
@@ -207,8 +200,8 @@ pub async fn insert(
         request.account_id,
         platform.as_str(),
         &report.file.format,
-        &report.file.media_key,
-        &sha256,
+        report.file.media_key.as_str(),
+        report.file.media_key.sha256(),
         i64::try_from(report.file.bytes).unwrap_or(i64::MAX),
         request.force,
         serde_json::to_value(&report.metadata).map_err(ApiError::internal)?,
@@ -220,13 +213,11 @@ pub async fn insert(
     )
     .execute(&mut *tx)
     .await;
-    if let Err(sqlx::Error::Database(error)) = &inserted {
-        if error.constraint() == Some("publications_once") {
-            return Err(ApiError::conflict(
-                "duplicate_publication",
-                format!("this {} file already went (or is going) to account {}; send `force: true` to publish it again", report.file.format, request.account_id),
-            ));
-        }
+    if inserted.as_ref().is_err_and(repeats_a_publication) {
+        return Err(ApiError::conflict(
+            "duplicate_publication",
+            format!("this {} file already went (or is going) to account {}; send `force: true` to publish it again", report.file.format, request.account_id),
+        ));
     }
     inserted?;
     if !waits {
@@ -234,6 +225,11 @@ pub async fn insert(
     }
     tx.commit().await?;
     Ok(id)
+}
+
+/// Whether `error` is the refusal of a second live publication of one file to one account.
+pub fn repeats_a_publication(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(error) if error.constraint() == Some("publications_once"))
 }
 
 /// Queues the upload job of publication `id` through the outbox.

@@ -38,20 +38,18 @@ impl Quotas {
     /// upload-count model); TikTok 15 a day per creator; Instagram 100 and Facebook 30 Reels in
     /// 24 hours.
     pub fn limit(&self, platform: Platform) -> u32 {
+        let youtube = &self.youtube;
         let (quota, default) = match platform {
-            Platform::Youtube => (&self.youtube, 0),
+            Platform::Youtube => (
+                youtube,
+                youtube.units_per_day.unwrap_or(10_000)
+                    / youtube.units_per_upload.unwrap_or(1_600).max(1),
+            ),
             Platform::Tiktok => (&self.tiktok, 15),
             Platform::Instagram => (&self.instagram, 100),
             Platform::Facebook => (&self.facebook, 30),
         };
-        if let Some(uploads) = quota.uploads_per_window {
-            return uploads;
-        }
-        if platform == Platform::Youtube {
-            let units = quota.units_per_day.unwrap_or(10_000);
-            return units / quota.units_per_upload.unwrap_or(1_600).max(1);
-        }
-        default
+        quota.uploads_per_window.unwrap_or(default)
     }
 }
 
@@ -69,15 +67,7 @@ pub struct Standing {
 /// Since when uploads count against `platform`'s quota at `now`.
 fn window_start(platform: Platform, now: DateTime<Utc>) -> DateTime<Utc> {
     match platform {
-        Platform::Youtube => {
-            let today = now.with_timezone(&Pacific).date_naive();
-            today
-                .and_hms_opt(0, 0, 0)
-                .and_then(|midnight| Pacific.from_local_datetime(&midnight).earliest())
-                .map_or(now - chrono::Duration::hours(24), |midnight| {
-                    midnight.with_timezone(&Utc)
-                })
-        }
+        Platform::Youtube => pacific_midnight(now, 0).unwrap_or(now - chrono::Duration::hours(24)),
         Platform::Tiktok | Platform::Instagram | Platform::Facebook => {
             now - chrono::Duration::hours(24)
         }
@@ -118,20 +108,23 @@ pub async fn standing(
 /// The moment after `now` when `platform` takes posts again.
 pub fn next_reset(platform: Platform, now: DateTime<Utc>) -> DateTime<Utc> {
     match platform {
-        Platform::Youtube => {
-            let today = now.with_timezone(&Pacific).date_naive();
-            today
-                .checked_add_days(Days::new(1))
-                .and_then(|tomorrow| tomorrow.and_hms_opt(0, 0, 0))
-                .and_then(|midnight| Pacific.from_local_datetime(&midnight).earliest())
-                .map_or(now + chrono::Duration::hours(24), |midnight| {
-                    midnight.with_timezone(&Utc)
-                })
-        }
+        Platform::Youtube => pacific_midnight(now, 1).unwrap_or(now + chrono::Duration::hours(24)),
         Platform::Tiktok | Platform::Instagram | Platform::Facebook => {
             now + chrono::Duration::hours(24)
         }
     }
+}
+
+/// Midnight Pacific time that starts the day `days_later` days after `now`'s Pacific date.
+fn pacific_midnight(now: DateTime<Utc>, days_later: u64) -> Option<DateTime<Utc>> {
+    let day = now
+        .with_timezone(&Pacific)
+        .date_naive()
+        .checked_add_days(Days::new(days_later))?;
+    let midnight = Pacific
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0)?)
+        .earliest()?;
+    Some(midnight.with_timezone(&Utc))
 }
 
 #[cfg(test)]

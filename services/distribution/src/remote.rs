@@ -95,6 +95,16 @@ pub fn meta_regain_access(headers: &reqwest::header::HeaderMap) -> Option<Durati
         .map(|minutes| Duration::from_secs(minutes * 60))
 }
 
+/// Whether a reply refuses the call: a status outside 2xx, TikTok's envelope with an error code
+/// other than `ok` (which may come with a 200), or an OAuth error (`{"error": "invalid_grant"}`).
+pub fn is_refusal(platform: Platform, status: u16, body: &Value) -> bool {
+    let tiktok_error = platform == Platform::Tiktok
+        && body["error"]["code"]
+            .as_str()
+            .is_some_and(|code| code != "ok");
+    !(200..300).contains(&status) || tiktok_error || body["error"].is_string()
+}
+
 /// Classifies a platform's error reply by its documented shape.
 pub fn classify(
     platform: Platform,

@@ -46,17 +46,11 @@ impl Handler for PublishWorker {
             return crate::requests::handle(&self.app, delivery).await;
         }
         let job: PublicationUpload = messages::decode(delivery)?;
-        let Some(claimed) = self.claim(job.publication_id).await? else {
+        let Some((claimed, attempt)) = self.claim(job.publication_id).await? else {
             // Finished, cancelled, waiting for its time, or held by a live worker (whose lease the
             // sweeper watches): nothing to do for this message.
             return Ok(());
         };
-        let attempt = sqlx::query_scalar!(
-            "SELECT attempts FROM distribution.publications WHERE id = $1",
-            claimed.id
-        )
-        .fetch_one(&self.app.db)
-        .await?;
         if let Some(resume_at) = self.take_quota(&claimed).await? {
             let mut tx = self.app.db.begin().await?;
             let reason = format!("the account's {} quota is used up", claimed.platform);
@@ -77,20 +71,21 @@ impl Handler for PublishWorker {
 }
 
 impl PublishWorker {
-    /// Takes the lease of a publication that is due and not held by a live worker.
-    async fn claim(&self, id: uuid::Uuid) -> anyhow::Result<Option<Claimed>> {
+    /// Takes the lease of a publication that is due and not held by a live worker; returns it
+    /// with the number of this attempt.
+    async fn claim(&self, id: uuid::Uuid) -> anyhow::Result<Option<(Claimed, i32)>> {
         let row = sqlx::query!(
             r#"UPDATE distribution.publications SET state = CASE WHEN state = 'queued' THEN 'uploading' ELSE state END,
                    lease_until = now() + make_interval(secs => $2), attempts = attempts + 1, updated_at = now()
                WHERE id = $1 AND state IN ('queued', 'uploading', 'processing') AND (lease_until IS NULL OR lease_until < now())
-               RETURNING tenant, run_id, run_attempt, account_id, platform, media_key, video_bytes, metadata, extras, publish_at, remote, warnings"#,
+               RETURNING attempts, tenant, run_id, run_attempt, account_id, platform, media_key, video_bytes, metadata, extras, publish_at, remote, warnings"#,
             id,
             self.pacing.lease.as_secs_f64()
         )
         .fetch_optional(&self.app.db)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        Ok(Some(Claimed {
+        let claimed = Claimed {
             id,
             tenant: row.tenant,
             run_id: row.run_id,
@@ -107,7 +102,8 @@ impl PublishWorker {
             publish_at: row.publish_at,
             remote: row.remote,
             warnings: row.warnings.as_array().cloned().unwrap_or_default(),
-        }))
+        };
+        Ok(Some((claimed, row.attempts)))
     }
 
     /// Counts a publication against its account's quota when its upload first starts; returns
@@ -169,8 +165,10 @@ impl PublishWorker {
             ))
         })?;
         let mut try_number = 0;
+        // What each try records remotely is kept in memory as well, so the next try resumes from it.
+        let mut publication = claimed;
         loop {
-            let credential = self.app.accounts.credential(claimed.account_id).await;
+            let credential = self.app.accounts.credential(publication.account_id).await;
             let outcome = match credential {
                 Ok(credential) => {
                     let mut upload = Upload {
@@ -182,10 +180,12 @@ impl PublishWorker {
                         journal,
                         pacing: &self.pacing,
                         metrics: &self.metrics,
-                        publication: self.reload(&claimed).await?,
+                        publication,
                         credential,
                     };
-                    upload.run().await
+                    let outcome = upload.run().await;
+                    publication = upload.publication;
+                    outcome
                 }
                 Err(failure) => Err(failure),
             };
@@ -196,29 +196,14 @@ impl PublishWorker {
                 }) if try_number + 1 < self.retries.attempts => {
                     let pause =
                         backoff(try_number, self.retries.base, self.retries.cap, retry_after);
-                    tracing::info!(publication_id = %claimed.id, reason, pause_ms = pause.as_millis() as u64, "transient failure; retrying");
-                    self.keep_lease(&claimed, pause).await?;
+                    tracing::info!(publication_id = %publication.id, reason, pause_ms = pause.as_millis() as u64, "transient failure; retrying");
+                    self.keep_lease(&publication, pause).await?;
                     tokio::time::sleep(pause).await;
                     try_number += 1;
                 }
                 other => return other,
             }
         }
-    }
-
-    /// The claimed publication with the remote record as it now stands.
-    async fn reload(&self, claimed: &Claimed) -> Result<Claimed, Failure> {
-        let row = sqlx::query!(
-            "SELECT remote, warnings FROM distribution.publications WHERE id = $1",
-            claimed.id
-        )
-        .fetch_one(&self.app.db)
-        .await?;
-        Ok(Claimed {
-            remote: row.remote,
-            warnings: row.warnings.as_array().cloned().unwrap_or_default(),
-            ..claimed.clone()
-        })
     }
 
     async fn keep_lease(&self, claimed: &Claimed, pause: Duration) -> Result<(), Failure> {
@@ -258,9 +243,8 @@ impl PublishWorker {
                 reason,
                 retry_after,
             }) => {
-                let pause = retry_after
-                    .unwrap_or(self.retries.cap)
-                    .max(self.retries.cap);
+                let pause =
+                    retry_after.map_or(self.retries.cap, |asked| asked.max(self.retries.cap));
                 defer(
                     &mut tx,
                     claimed,
@@ -358,8 +342,8 @@ pub async fn sweep(
     }
 }
 
-/// One sweep; returns how many publications it requeued.
-pub async fn sweep_once(db: &PgPool) -> anyhow::Result<usize> {
+/// One sweep: requeues up to 100 publications.
+async fn sweep_once(db: &PgPool) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;
     let due = sqlx::query!(
         "UPDATE distribution.publications SET state = CASE WHEN state = 'deferred' THEN 'queued' ELSE state END,
@@ -386,5 +370,5 @@ pub async fn sweep_once(db: &PgPool) -> anyhow::Result<usize> {
     if !due.is_empty() {
         tracing::info!(requeued = due.len(), "publications requeued");
     }
-    Ok(due.len())
+    Ok(())
 }

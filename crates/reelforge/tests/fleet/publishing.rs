@@ -9,6 +9,9 @@ use crate::pipeline::{get_json, submit, wait_for};
 
 // The fakes serve more faults than this test injects.
 #[allow(dead_code)]
+#[path = "../../../../services/distribution/tests/publishing/fake_server.rs"]
+mod fake_server;
+#[allow(dead_code)]
 #[path = "../../../../services/distribution/tests/publishing/fake_tiktok.rs"]
 mod fake_tiktok;
 #[allow(dead_code)]

@@ -193,13 +193,14 @@ pub async fn retry(
     )
     .execute(&mut *tx)
     .await;
-    if let Err(sqlx::Error::Database(error)) = &requeued {
-        if error.constraint() == Some("publications_once") {
-            return Err(ApiError::conflict(
-                "duplicate_publication",
-                "this file has since gone to the account in another publication",
-            ));
-        }
+    if requeued
+        .as_ref()
+        .is_err_and(publications::repeats_a_publication)
+    {
+        return Err(ApiError::conflict(
+            "duplicate_publication",
+            "this file has since gone to the account in another publication",
+        ));
     }
     if requeued?.rows_affected() == 0 {
         return Err(ApiError::conflict(

@@ -19,7 +19,7 @@ pub async fn publish(upload: &mut Upload<'_>) -> Outcome<Published> {
         None => start(upload, &graph, &page).await?,
     };
     if upload.publication.remote.get("uploaded").is_none() {
-        send_file(upload).await?;
+        upload.send_to_rupload().await?;
     }
     let finish_asked = upload
         .publication
@@ -92,10 +92,6 @@ async fn start(upload: &mut Upload<'_>, graph: &str, page: &str) -> Outcome<Stri
     upload.remember("video_id", json!(id)).await?;
     upload.remember("upload_uri", json!(url)).await?;
     Ok(id)
-}
-
-async fn send_file(upload: &mut Upload<'_>) -> Outcome<()> {
-    super::instagram::send_file(upload).await
 }
 
 async fn video_status(upload: &mut Upload<'_>, graph: &str, video_id: &str) -> Outcome<Value> {

@@ -47,7 +47,7 @@ pub async fn publish(upload: &mut Upload<'_>) -> Outcome<Published> {
             _ => {}
         }
         if upload.publication.remote.get("uploaded").is_none() {
-            send_file(upload).await?;
+            upload.send_to_rupload().await?;
         }
         wait_until_finished(upload, &graph, &container).await?;
         upload
@@ -115,29 +115,6 @@ async fn create_container(upload: &mut Upload<'_>, graph: &str, user: &str) -> O
     upload.remember("container_id", json!(id)).await?;
     upload.remember("upload_uri", json!(uri)).await?;
     Ok(id)
-}
-
-/// Streams the whole file to the container's upload URI (sending it again is harmless: a
-/// container is not a post).
-pub async fn send_file(upload: &mut Upload<'_>) -> Outcome<()> {
-    let uri = upload.publication.remote["upload_uri"]
-        .as_str()
-        .ok_or_else(|| Failure::Permanent("no upload URI was recorded".into()))?
-        .to_owned();
-    let total = upload.publication.video_bytes;
-    let video = upload.video_source();
-    upload
-        .send("rupload", &[], |http, token| {
-            http.post(&uri)
-                .header("authorization", format!("OAuth {token}"))
-                .header("offset", "0")
-                .header("file_size", total.to_string())
-                .header("content-length", total.to_string())
-                .body(video.body_from(0))
-        })
-        .await?;
-    upload.metrics.uploaded(upload.publication.platform, total);
-    upload.remember("uploaded", json!(true)).await
 }
 
 async fn container_status(upload: &mut Upload<'_>, graph: &str, container: &str) -> Outcome<Value> {

@@ -20,7 +20,7 @@ use crate::{
     accounts::{Accounts, Credential},
     platform::{Platform, PlatformClient},
     preflight::Metadata,
-    remote::{classify, Failure, Journal, Outcome},
+    remote::{classify, is_refusal, Failure, Journal, Outcome},
 };
 
 /// A publication a worker holds the lease of.
@@ -75,7 +75,7 @@ pub struct Upload<'a> {
 
 /// The video in the media store, as streaming request bodies.
 #[derive(Clone)]
-pub struct VideoSource {
+struct VideoSource {
     store: Arc<dyn MediaStore>,
     key: MediaKey,
     total: u64,
@@ -84,7 +84,7 @@ pub struct VideoSource {
 
 impl VideoSource {
     /// The video from `offset` to its end, read a piece at a time (never the whole file in memory).
-    pub fn body_from(&self, offset: u64) -> reqwest::Body {
+    fn body_from(&self, offset: u64) -> reqwest::Body {
         let source = self.clone();
         let pieces = futures::stream::try_unfold(offset, move |at| {
             let source = source.clone();
@@ -231,11 +231,7 @@ impl Upload<'_> {
             self.journal
                 .record(action, Some(status), body.clone())
                 .await;
-            let tiktok_error = self.publication.platform == Platform::Tiktok
-                && body["error"]["code"]
-                    .as_str()
-                    .is_some_and(|code| code != "ok");
-            if (200..300).contains(&status) && !tiktok_error || also.contains(&status) {
+            if !is_refusal(self.publication.platform, status, &body) || also.contains(&status) {
                 return Ok(Reply {
                     status,
                     headers,
@@ -260,8 +256,30 @@ impl Upload<'_> {
         }
     }
 
+    /// Streams the whole file to Meta's `rupload` URI recorded as `upload_uri` (Instagram
+    /// containers and Facebook reels). Sending it again is harmless: an upload is not a post.
+    pub async fn send_to_rupload(&mut self) -> Outcome<()> {
+        let uri = self.publication.remote["upload_uri"]
+            .as_str()
+            .ok_or_else(|| Failure::Permanent("no upload URI was recorded".into()))?
+            .to_owned();
+        let total = self.publication.video_bytes;
+        let video = self.video_source();
+        self.send("rupload", &[], |http, token| {
+            http.post(&uri)
+                .header("authorization", format!("OAuth {token}"))
+                .header("offset", "0")
+                .header("file_size", total.to_string())
+                .header("content-length", total.to_string())
+                .body(video.body_from(0))
+        })
+        .await?;
+        self.metrics.uploaded(self.publication.platform, total);
+        self.remember("uploaded", json!(true)).await
+    }
+
     /// Where request bodies streaming the video come from.
-    pub fn video_source(&self) -> VideoSource {
+    fn video_source(&self) -> VideoSource {
         VideoSource {
             store: self.store.clone(),
             key: self.publication.media_key.clone(),

@@ -37,17 +37,24 @@ pub async fn publish(upload: &mut Upload<'_>) -> Outcome<Published> {
     let total = upload.publication.video_bytes;
     let (chunk_size, chunk_count) = chunking(total, upload.pacing.chunk_bytes);
     loop {
-        let (publish_id, upload_url) = match (
+        // A post recorded earlier is asked how much TikTok holds; a new one holds nothing yet.
+        let (publish_id, upload_url, held) = match (
             upload.publication.remote["publish_id"].as_str(),
             upload.publication.remote["upload_url"].as_str(),
         ) {
-            (Some(id), Some(url)) => (id.to_owned(), url.to_owned()),
-            _ => init(upload, &api, total, chunk_size, chunk_count).await?,
+            (Some(id), Some(url)) => {
+                let (id, url) = (id.to_owned(), url.to_owned());
+                let status = fetch_status(upload, &api, &id).await?;
+                let held = (status["status"] == "PROCESSING_UPLOAD")
+                    .then(|| status["uploaded_bytes"].as_u64().unwrap_or(0));
+                (id, url, held)
+            }
+            _ => {
+                let (id, url) = init(upload, &api, total, chunk_size, chunk_count).await?;
+                (id, url, Some(0))
+            }
         };
-        let status = fetch_status(upload, &api, &publish_id).await?;
-        let state = status["status"].as_str().unwrap_or_default();
-        if state == "PROCESSING_UPLOAD" {
-            let held = status["uploaded_bytes"].as_u64().unwrap_or(0);
+        if let Some(held) = held {
             // Resume at the first chunk TikTok does not hold whole.
             let first = (held / chunk_size).min(chunk_count - 1);
             let sent =

@@ -68,17 +68,20 @@ async fn send_file(upload: &mut Upload<'_>) -> Outcome<Value> {
     let total = upload.publication.video_bytes;
     let chunk = (upload.pacing.chunk_bytes / CHUNK_UNIT).max(1) * CHUNK_UNIT;
     loop {
-        let session = match upload.publication.remote["session_uri"].as_str() {
-            Some(session) => session.to_owned(),
-            None => open_session(upload).await?,
-        };
-        let mut offset = match probe(upload, &session, total).await? {
-            Progress::Done(video) => return Ok(video),
-            Progress::Expired => {
-                upload.forget("session_uri").await?;
-                continue;
+        // A session recorded earlier is asked how far it got; a new one holds nothing yet.
+        let (session, mut offset) = match upload.publication.remote["session_uri"].as_str() {
+            Some(session) => {
+                let session = session.to_owned();
+                match probe(upload, &session, total).await? {
+                    Progress::Done(video) => return Ok(video),
+                    Progress::Expired => {
+                        upload.forget("session_uri").await?;
+                        continue;
+                    }
+                    Progress::Received(offset) => (session, offset),
+                }
             }
-            Progress::Received(offset) => offset,
+            None => (open_session(upload).await?, 0),
         };
         while offset < total {
             let length = chunk.min(total - offset);

@@ -18,8 +18,8 @@ use uuid::Uuid;
 
 use crate::{fake_youtube::FakeYoutube, settings, video_bytes, FakeOrchestrator};
 
-/// Platform calls of one publish here: start, probe, nine chunks, thumbnails.set, status.
-const CALLS_PER_PUBLISH: usize = 13;
+/// Platform calls of one publish here: start, nine chunks, thumbnails.set, status.
+const CALLS_PER_PUBLISH: usize = 12;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reelforge-distribution");
 

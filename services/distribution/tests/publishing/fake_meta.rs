@@ -76,26 +76,23 @@ fn graph_error(
 
 impl FakeMeta {
     pub async fn start() -> anyhow::Result<FakeMeta> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let (listener, base_url) = super::fake_server::listen().await?;
         let fake = FakeMeta {
             inner: Arc::default(),
-            base_url: format!("http://{}", listener.local_addr()?),
+            base_url,
         };
         let app = Router::new()
             .route("/{version}/{node}", get(node))
             .route("/{version}/{node}/{edge}", get(edge_get).post(edge_post))
             .route("/ig-api-upload/{version}/{id}", post(rupload))
             .route("/video-upload/{version}/{id}", post(rupload))
-            .layer(axum::extract::DefaultBodyLimit::disable())
             .with_state(fake.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        super::fake_server::serve(listener, app);
         Ok(fake)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        super::fake_server::lock(&self.inner)
     }
 
     pub fn inject(&self, fault: Fault) {
@@ -108,9 +105,7 @@ impl FakeMeta {
     }
 
     fn take(&self, fault: &Fault) -> bool {
-        let mut inner = self.lock();
-        let found = inner.faults.iter().position(|f| f == fault);
-        found.map(|i| inner.faults.remove(i)).is_some()
+        super::fake_server::take_fault(&mut self.lock().faults, |f| f == fault).is_some()
     }
 
     pub fn posts(&self) -> Vec<Post> {

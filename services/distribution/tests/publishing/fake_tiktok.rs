@@ -63,10 +63,10 @@ fn envelope(status: StatusCode, code: &str, message: &str, data: Value) -> Respo
 
 impl FakeTiktok {
     pub async fn start() -> anyhow::Result<FakeTiktok> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let (listener, base_url) = super::fake_server::listen().await?;
         let fake = FakeTiktok {
             inner: Arc::default(),
-            base_url: format!("http://{}", listener.local_addr()?),
+            base_url,
         };
         let app = Router::new()
             .route("/v2/oauth/token/", post(token))
@@ -75,16 +75,13 @@ impl FakeTiktok {
             .route("/v2/post/publish/video/init/", post(init))
             .route("/v2/post/publish/status/fetch/", post(status))
             .route("/upload/", put(chunk))
-            .layer(axum::extract::DefaultBodyLimit::disable())
             .with_state(fake.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        super::fake_server::serve(listener, app);
         Ok(fake)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        super::fake_server::lock(&self.inner)
     }
 
     pub fn inject(&self, fault: Fault) {
@@ -97,9 +94,7 @@ impl FakeTiktok {
     }
 
     fn take(&self, fault: &Fault) -> bool {
-        let mut inner = self.lock();
-        let found = inner.faults.iter().position(|f| f == fault);
-        found.map(|i| inner.faults.remove(i)).is_some()
+        super::fake_server::take_fault(&mut self.lock().faults, |f| f == fault).is_some()
     }
 
     pub fn posts(&self) -> Vec<Post> {

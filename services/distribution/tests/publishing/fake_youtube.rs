@@ -80,10 +80,10 @@ pub struct FakeYoutube {
 
 impl FakeYoutube {
     pub async fn start() -> anyhow::Result<FakeYoutube> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let (listener, base_url) = super::fake_server::listen().await?;
         let fake = FakeYoutube {
             inner: Arc::default(),
-            base_url: format!("http://{}", listener.local_addr()?),
+            base_url,
         };
         let app = Router::new()
             .route("/token", post(token))
@@ -92,16 +92,13 @@ impl FakeYoutube {
             .route("/upload/youtube/v3/videos", post(start).put(chunk))
             .route("/upload/youtube/v3/thumbnails/set", post(thumbnail))
             .route("/upload/youtube/v3/captions", post(captions))
-            .layer(axum::extract::DefaultBodyLimit::disable())
             .with_state(fake.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        super::fake_server::serve(listener, app);
         Ok(fake)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        super::fake_server::lock(&self.inner)
     }
 
     pub fn inject(&self, fault: Fault) {
@@ -136,9 +133,7 @@ impl FakeYoutube {
     }
 
     fn take(&self, wanted: impl Fn(&Fault) -> bool) -> Option<Fault> {
-        let mut inner = self.lock();
-        let index = inner.faults.iter().position(wanted)?;
-        Some(inner.faults.remove(index))
+        super::fake_server::take_fault(&mut self.lock().faults, wanted)
     }
 
     async fn authorized(&self, headers: &HeaderMap, call: &str) -> Option<Response> {
@@ -197,15 +192,13 @@ async fn token(
             Json(json!({ "access_token": access, "expires_in": 3599, "refresh_token": refresh, "scope": "https://www.googleapis.com/auth/youtube.upload", "token_type": "Bearer" })).into_response()
         }
         Some("refresh_token") => {
-            let revoked = inner
-                .faults
-                .iter()
-                .position(|f| *f == Fault::RevokeRefreshToken);
+            let revoked = super::fake_server::take_fault(&mut inner.faults, |f| {
+                *f == Fault::RevokeRefreshToken
+            });
             let known = form
                 .get("refresh_token")
                 .is_some_and(|r| inner.refresh_tokens.contains(r));
-            if let Some(index) = revoked {
-                inner.faults.remove(index);
+            if revoked.is_some() {
                 return (StatusCode::BAD_REQUEST, Json(json!({ "error": "invalid_grant", "error_description": "Token has been expired or revoked." }))).into_response();
             }
             if !known {

@@ -4,6 +4,7 @@
 mod accounts;
 mod crash;
 mod fake_meta;
+mod fake_server;
 mod fake_tiktok;
 mod fake_youtube;
 mod meta;
@@ -33,10 +34,10 @@ pub struct FakeOrchestrator {
 
 impl FakeOrchestrator {
     pub async fn start() -> anyhow::Result<FakeOrchestrator> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let (listener, base_url) = fake_server::listen().await?;
         let fake = FakeOrchestrator {
             manifests: Arc::default(),
-            base_url: format!("http://{}", listener.local_addr()?),
+            base_url,
         };
         let manifests = fake.manifests.clone();
         let app = Router::new().route(
@@ -60,7 +61,7 @@ impl FakeOrchestrator {
                 }
             }),
         );
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        fake_server::serve(listener, app);
         Ok(fake)
     }
 
