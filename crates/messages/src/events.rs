@@ -238,3 +238,56 @@ mod tests {
         assert_eq!(Verdict::Review.as_str(), "review");
     }
 }
+
+/// `publication.published`: a publication went live on its platform (distribution reports it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicationPublished {
+    pub publication_id: Uuid,
+    pub account_id: Uuid,
+    pub platform: String,
+    pub platform_post_id: String,
+    #[serde(default)]
+    pub permalink: Option<String>,
+    /// The run's attempt of its `publish` step, when the run asked for the publication.
+    #[serde(default)]
+    pub attempt: Option<i32>,
+    /// When it went live (older senders: the envelope's time).
+    #[serde(default)]
+    pub published_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Message for PublicationPublished {
+    const KIND: &'static str = "publication.published";
+    const STREAM: &'static str = EVENTS;
+}
+
+/// `insight.created`: the knowledge network learned something.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InsightCreated {
+    pub id: Uuid,
+    pub source: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub tenant: Option<String>,
+    pub confidence: f64,
+    pub summary: String,
+}
+
+impl Message for InsightCreated {
+    const KIND: &'static str = "insight.created";
+    const STREAM: &'static str = EVENTS;
+}
+
+/// `analytics.notification`: something about a tenant's results that people should act on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticsNotification {
+    pub tenant: String,
+    /// `completion.below_floor`, `completion.recovered`, `experiment.promoted`.
+    pub kind: String,
+    pub detail: serde_json::Value,
+}
+
+impl Message for AnalyticsNotification {
+    const KIND: &'static str = "analytics.notification";
+    const STREAM: &'static str = EVENTS;
+}

@@ -43,6 +43,20 @@ pub struct StoryBrief {
     /// The series this story is an episode of, when a schedule makes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<SeriesBible>,
+    /// What the tenant's results taught (analytics' recommendation), for the prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned: Option<LearnedContext>,
+}
+
+/// What analytics learned from a tenant's published videos, handed to the story writer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LearnedContext {
+    /// The tenant's top insights, as sentences ("calm tone: +23 % completion vs dark, n = 40").
+    #[serde(default)]
+    pub insights: Vec<String>,
+    /// The tenant's most viewed titles.
+    #[serde(default)]
+    pub best_titles: Vec<String>,
 }
 
 /// What every episode of a series keeps, and what it must not repeat.

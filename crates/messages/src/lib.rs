@@ -6,6 +6,7 @@
 //! incompatible change gets a new kind (`image.render.v2`) that consumers accept beside the old
 //! one until no producer sends the old.
 
+pub mod catalogue;
 pub mod events;
 pub mod jobs;
 pub mod steps;

@@ -40,8 +40,9 @@ pub fn select(only: &[String]) -> anyhow::Result<Vec<Arc<dyn Service>>> {
 }
 
 /// Peers this process serves itself are called over `address`, unless configured otherwise: paid
-/// calls and new runs check their budgets with billing, and publishing reads run manifests from the
-/// orchestrator. Skipped when this process cannot sign the service token those calls carry
+/// calls, new runs and tenant configs check their budgets with billing; publishing and analytics
+/// read run manifests from the orchestrator; analytics reads metric tokens from distribution; new
+/// runs ask analytics for a recommendation. Skipped when this process cannot sign the service token those calls carry
 /// (RS256/JWKS verification: configure each peer's `token_file` instead).
 pub fn call_peers_locally(
     settings: &mut Settings,
@@ -59,12 +60,24 @@ pub fn call_peers_locally(
         address
     };
     let url = format!("http://{host}");
-    let peers: [(&str, &[&str]); 2] = [
+    let peers: [(&str, &[&str]); 4] = [
         (
             "billing",
-            &["providers.billing.url", "services.orchestrator.billing.url"],
+            &[
+                "providers.billing.url",
+                "services.orchestrator.billing.url",
+                "services.analytics.billing.url",
+            ],
         ),
-        ("orchestrator", &["services.distribution.orchestrator.url"]),
+        (
+            "orchestrator",
+            &[
+                "services.distribution.orchestrator.url",
+                "services.analytics.orchestrator.url",
+            ],
+        ),
+        ("distribution", &["services.analytics.distribution.url"]),
+        ("analytics", &["services.orchestrator.analytics.url"]),
     ];
     for (peer, keys) in peers {
         if services.iter().any(|s| s.name() == peer) {

@@ -181,7 +181,11 @@ impl Settings {
     fn from_figment(figment: Figment) -> anyhow::Result<Self> {
         let config: Config = figment.extract().map_err(describe_figment_error)?;
         // Tables other crates own are checked when they are read (`service`, `section`).
-        refuse_unknown_keys::<Config>(&figment, "", &["services", "providers", "platforms"])?;
+        refuse_unknown_keys::<Config>(
+            &figment,
+            "",
+            &["services", "providers", "platforms", "catalogue"],
+        )?;
         validate(&config)?;
         Ok(Self { figment, config })
     }

@@ -163,7 +163,7 @@ async fn adopt(
 ) -> anyhow::Result<()> {
     let mut tx = state.db.begin().await?;
     let adopted = sqlx::query!(
-        "UPDATE distribution.publications SET run_attempt = $2 WHERE id = $1 RETURNING account_id, platform, platform_post_id, permalink",
+        "UPDATE distribution.publications SET run_attempt = $2 WHERE id = $1 RETURNING account_id, platform, platform_post_id, permalink, published_at",
         id,
         job.attempt
     )
@@ -172,7 +172,7 @@ async fn adopt(
     if publication_state == "published" {
         let body = json!({
             "attempt": job.attempt, "publication_id": id, "account_id": adopted.account_id, "platform": adopted.platform,
-            "platform_post_id": adopted.platform_post_id, "permalink": adopted.permalink,
+            "platform_post_id": adopted.platform_post_id, "permalink": adopted.permalink, "published_at": adopted.published_at,
         });
         shared::jobs::emit(&mut tx, SERVICE, "publication.published", job.run_id, body).await?;
     }

@@ -236,7 +236,7 @@ impl PublishWorker {
                 .execute(&mut *tx)
                 .await?;
                 self.metrics.outcome(claimed.platform, "published");
-                emit(&mut tx, claimed, "publication.published", json!({ "platform_post_id": published.platform_post_id, "permalink": published.permalink })).await?;
+                emit(&mut tx, claimed, "publication.published", json!({ "platform_post_id": published.platform_post_id, "permalink": published.permalink, "published_at": Utc::now() })).await?;
                 tracing::info!(publication_id = %claimed.id, platform = %claimed.platform, post = published.platform_post_id, "published");
             }
             Err(Failure::Transient {

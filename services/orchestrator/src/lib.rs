@@ -5,6 +5,7 @@ mod config;
 mod limits;
 mod params;
 mod pipeline;
+mod recommendation;
 mod routes;
 mod schedules;
 mod states;
@@ -19,7 +20,7 @@ use shared::{
 };
 
 pub use config::{AppState, OrchestratorConfig};
-pub use params::{Catalogue, RunParams, RunRequest};
+pub use params::{RunParams, RunRecommendation, RunRequest};
 pub use pipeline::{Limits, STEPS};
 pub use states::{RunState, StepState};
 

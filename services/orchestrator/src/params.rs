@@ -1,9 +1,13 @@
 //! What a run is asked to make, and the validation that turns bad input into a 422 naming the field.
 
-use messages::jobs::{PublishTarget, SeriesBible};
+use messages::{
+    catalogue::Catalogue,
+    jobs::{LearnedContext, PublishTarget, SeriesBible},
+};
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 /// The body of `POST /v1/runs`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -47,46 +51,22 @@ pub struct RunParams {
     /// The series the run is an episode of (set by schedules).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<SeriesBible>,
+    /// What analytics recommended, when the request named none of genre, tone, length and
+    /// language, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommendation: Option<RunRecommendation>,
 }
 
-/// What the fleet can make; configurable so new story templates or voices need no code change here.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct Catalogue {
-    pub genres: Vec<String>,
-    pub tones: Vec<String>,
-    pub languages: Vec<String>,
-}
-
-impl Default for Catalogue {
-    fn default() -> Self {
-        let owned = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
-        Self {
-            genres: owned(&[
-                "mystery",
-                "adventure",
-                "drama",
-                "comedy",
-                "horror",
-                "sci-fi",
-                "fantasy",
-                "documentary",
-                "romance",
-                "motivational",
-            ]),
-            tones: owned(&[
-                "calm",
-                "dramatic",
-                "suspenseful",
-                "uplifting",
-                "humorous",
-                "dark",
-                "whimsical",
-                "inspirational",
-            ]),
-            languages: owned(&["en", "es", "fr", "de"]),
-        }
-    }
+/// What analytics recommended for a run and why; the story step sees its context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunRecommendation {
+    /// The tenant config version the defaults came from.
+    pub config_version: Option<i32>,
+    /// The experiment and arm the run was assigned to.
+    pub experiment_id: Option<Uuid>,
+    pub arm: Option<String>,
+    pub reason: String,
+    pub context: LearnedContext,
 }
 
 pub const FORMATS: &[&str] = &["16:9", "9:16", "1:1"];
@@ -95,6 +75,15 @@ const MAX_TOPIC_CHARS: usize = 500;
 const MAX_PUBLISH_TARGETS: usize = 10;
 
 impl RunRequest {
+    /// Whether the request leaves every learnable choice (genre, tone, length, language) to the
+    /// fleet, so analytics may recommend them.
+    pub fn leaves_choices_open(&self) -> bool {
+        self.genre.is_none()
+            && self.tone.is_none()
+            && self.length_seconds.is_none()
+            && self.language.is_none()
+    }
+
     pub fn validate(self, catalogue: &Catalogue) -> Result<RunParams, ApiError> {
         let topic = self.topic.trim().to_owned();
         if topic.is_empty() {
@@ -194,6 +183,7 @@ impl RunRequest {
             seed,
             publish,
             series: None,
+            recommendation: None,
         })
     }
 }

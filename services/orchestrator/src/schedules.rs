@@ -9,7 +9,10 @@ use std::str::FromStr as _;
 
 use chrono::{DateTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
-use messages::jobs::{PublishTarget, SeriesBible};
+use messages::{
+    catalogue::Catalogue,
+    jobs::{PublishTarget, SeriesBible},
+};
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
 use sqlx::PgConnection;
@@ -17,7 +20,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
-    params::{Catalogue, RunParams, RunRequest},
+    params::{RunParams, RunRequest},
     pipeline::{self, Limits},
 };
 

@@ -43,7 +43,7 @@ pub(crate) async fn scheduler(state: AppState) -> anyhow::Result<()> {
         }
         let fired = crate::schedules::fire_due(
             &state.db,
-            &state.config.catalogue,
+            &state.catalogue,
             &state.config.limits,
             chrono::Utc::now(),
         )

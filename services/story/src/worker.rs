@@ -48,6 +48,9 @@ impl StoryWorker {
         if let Some(series) = &brief.series {
             request = crate::writing::for_episode(request, series);
         }
+        if let Some(learned) = &brief.learned {
+            request = crate::writing::with_learned(request, learned);
+        }
         let done = self
             .chain
             .call(&context, &request, CallOptions::default())

@@ -4,6 +4,7 @@ mod binary;
 mod budgets;
 mod creator;
 mod hardening;
+mod learning;
 mod pipeline;
 mod privacy;
 mod publishing;

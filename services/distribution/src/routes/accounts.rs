@@ -314,3 +314,83 @@ pub async fn disconnect(
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The body of `POST /v1/accounts/{id}/token`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// A token the platform just refused: a new one is obtained unless it was already replaced.
+    #[serde(default)]
+    pub refused: Option<String>,
+}
+
+/// A usable access token, for the fleet's own reads of the account (analytics pulls).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccessToken {
+    pub platform: String,
+    pub platform_account_id: String,
+    pub access_token: String,
+}
+
+/// A usable access token of the account (refreshed first when it is about to expire, or when the
+/// caller names one the platform refused). Only services may ask: people never see tokens. `409
+/// reconnect_required` when the grant is gone; `503` when the platform cannot be reached.
+#[utoipa::path(operation_id = "account_token", post, path = "/v1/accounts/{id}/token", params(("id" = Uuid, Path)), request_body = TokenRequest, security(("bearer" = [])),
+    responses((status = 200, body = AccessToken), (status = 401, body = shared::error::ErrorBody), (status = 403, body = shared::error::ErrorBody),
+              (status = 404, body = shared::error::ErrorBody), (status = 409, body = shared::error::ErrorBody), (status = 503, body = shared::error::ErrorBody)))]
+pub async fn token(
+    principal: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<Uuid>,
+    Json(request): Json<TokenRequest>,
+) -> ApiResult<(
+    [(axum::http::HeaderName, &'static str); 1],
+    Json<AccessToken>,
+)> {
+    if principal.0.role != Role::Service {
+        return Err(ApiError::forbidden(
+            "only fleet services may read access tokens",
+        ));
+    }
+    let platform = sqlx::query_scalar!(
+        "SELECT platform FROM distribution.accounts WHERE id = $1",
+        id
+    )
+    .fetch_optional(&state.db)
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("account {id} not found")))?;
+    let outcome = match &request.refused {
+        Some(refused) => state.accounts.after_refusal(id, refused).await,
+        None => state.accounts.credential(id).await,
+    };
+    let credential = outcome.map_err(|failure| match failure {
+        crate::remote::Failure::Revoked(reason) => ApiError::conflict("reconnect_required", reason),
+        crate::remote::Failure::Transient {
+            reason,
+            retry_after,
+        } => {
+            let error = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "platform_unavailable",
+                reason,
+            );
+            match retry_after {
+                Some(pause) => error.retry_after(pause.as_secs().max(1)),
+                None => error,
+            }
+        }
+        other => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "token_unavailable",
+            other.to_string(),
+        ),
+    })?;
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(AccessToken {
+            platform,
+            platform_account_id: credential.platform_account_id,
+            access_token: credential.access_token,
+        }),
+    ))
+}

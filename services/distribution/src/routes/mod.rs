@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/accounts/{id}",
             get(accounts::get).delete(accounts::disconnect),
         )
+        .route("/v1/accounts/{id}/token", post(accounts::token))
         .route(
             "/v1/publications",
             get(publications::list).post(publications::create),
@@ -47,9 +48,9 @@ pub fn router(state: AppState) -> Router {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "reelforge distribution", description = "Platform accounts (OAuth2, tokens sealed at rest) and publications sent through each platform's official API."),
-    paths(accounts::connect, accounts::callback, accounts::list, accounts::get, accounts::disconnect,
+    paths(accounts::connect, accounts::callback, accounts::list, accounts::get, accounts::disconnect, accounts::token,
           publications::create, publications::list, publications::get, publications::retry, publications::cancel),
-    components(schemas(accounts::Account, accounts::AccountDetail, crate::quota::Standing, accounts::Connect, accounts::Consent, accounts::Connected, accounts::ConnectedAccount,
+    components(schemas(accounts::Account, accounts::AccountDetail, crate::quota::Standing, accounts::Connect, accounts::Consent, accounts::Connected, accounts::ConnectedAccount, accounts::TokenRequest, accounts::AccessToken,
                        publications::Publication, publications::PublicationDetail, publications::PublicationEvent,
                        crate::publications::NewPublication, crate::preflight::PreflightReport, crate::preflight::Check,
                        crate::preflight::FileFacts, crate::preflight::Metadata, crate::platform::Platform, shared::error::ErrorBody)),

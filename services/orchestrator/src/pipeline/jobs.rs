@@ -58,6 +58,7 @@ pub(crate) async fn dispatch_story(
             language: params.language.clone(),
             seed: params.seed.wrapping_add(variation),
             series: params.series.clone(),
+            learned: params.recommendation.as_ref().map(|r| r.context.clone()),
         },
     })?;
     dispatch(tx, limits, run_id, "story", vec![job.clone()], job).await

@@ -22,6 +22,7 @@ fn params() -> RunParams {
         seed: 7,
         publish: Vec::new(),
         series: None,
+        recommendation: None,
     }
 }
 

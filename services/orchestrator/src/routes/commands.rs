@@ -23,7 +23,8 @@ pub struct CreatedRun {
     pub params: RunParams,
 }
 
-/// Starts a run: validates the request, stores the run and its first job in one transaction.
+/// Starts a run: validates the request (asking analytics for a recommendation when it leaves
+/// genre, tone, length and language open), stores the run and its first job in one transaction.
 #[utoipa::path(post, path = "/v1/runs", request_body = RunRequest, security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body")),
     responses((status = 201, body = CreatedRun), (status = 400, body = shared::error::ErrorBody),
@@ -36,9 +37,8 @@ pub async fn create(
     Json(request): Json<RunRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedRun>)> {
     principal.require(Role::Operator)?;
-    let params = request.validate(&state.config.catalogue)?;
-    let ids = create_runs(&state, principal.tenant(), std::slice::from_ref(&params)).await?;
-    let id = ids[0];
+    let (id, params) = crate::recommendation::resolve(&state, principal.tenant(), request).await?;
+    create_runs(&state, principal.tenant(), &[(id, params.clone())]).await?;
     shared::telemetry::record_run_id(id);
     tracing::info!(topic = %params.topic, "run created");
     Ok((
@@ -51,26 +51,25 @@ pub async fn create(
     ))
 }
 
-/// Stores one run per validated `params` for `tenant`, all or none, once billing admits the tenant
-/// and the fleet has room for them; returns their ids in order.
+/// Stores each `(id, validated params)` run for `tenant`, all or none, once billing admits the
+/// tenant and the fleet has room for them; returns their ids in order.
 pub(super) async fn create_runs(
     state: &AppState,
     tenant: &str,
-    params: &[RunParams],
+    runs: &[(Uuid, RunParams)],
 ) -> ApiResult<Vec<Uuid>> {
-    shed_when_overloaded(state, &state.db, params.len()).await?;
+    shed_when_overloaded(state, &state.db, runs.len()).await?;
     crate::admission::admit(state.billing.as_ref(), tenant).await?;
     let mut tx = state.db.begin().await?;
     // Counted again under a lock, so concurrent requests cannot all pass the check at once.
     sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('orchestrator.run_admission'))")
         .execute(&mut *tx)
         .await?;
-    shed_when_overloaded(state, &mut *tx, params.len()).await?;
-    let mut ids = Vec::with_capacity(params.len());
-    for run in params {
-        let id = Uuid::now_v7();
-        pipeline::create_run(&mut tx, &state.config.limits, id, tenant, run).await?;
-        ids.push(id);
+    shed_when_overloaded(state, &mut *tx, runs.len()).await?;
+    let mut ids = Vec::with_capacity(runs.len());
+    for (id, params) in runs {
+        pipeline::create_run(&mut tx, &state.config.limits, *id, tenant, params).await?;
+        ids.push(*id);
     }
     tx.commit().await?;
     Ok(ids)
@@ -135,5 +134,5 @@ pub async fn cancel(
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create, cancel), components(schemas(RunRequest, RunParams, CreatedRun)), modifiers(&BearerAuth))]
+#[openapi(paths(create, cancel), components(schemas(RunRequest, RunParams, crate::params::RunRecommendation, messages::jobs::LearnedContext, CreatedRun)), modifiers(&BearerAuth))]
 pub struct ApiDoc;

@@ -52,7 +52,7 @@ pub async fn create(
     Json(request): Json<NewSchedule>,
 ) -> ApiResult<(StatusCode, Json<Schedule>)> {
     principal.require(Role::Operator)?;
-    let valid = request.validate(&state.config.catalogue)?;
+    let valid = request.validate(&state.catalogue)?;
     let next = schedules::next_slot(&valid.cron, valid.time_zone, Utc::now())
         .ok_or_else(|| ApiError::validation("cron", "has no slot in the future"))?;
     let id = Uuid::now_v7();
@@ -242,10 +242,10 @@ pub async fn batch(
     }
     let mut all = Vec::new();
     for (index, request) in batch.runs.into_iter().enumerate() {
-        let params = request
-            .validate(&state.config.catalogue)
+        let run = crate::recommendation::resolve(&state, principal.tenant(), request)
+            .await
             .map_err(|e| ApiError::validation(format!("runs[{index}]"), e.detail()))?;
-        all.push(params);
+        all.push(run);
     }
     let ids = super::commands::create_runs(&state, principal.tenant(), &all).await?;
     Ok((StatusCode::CREATED, Json(BatchCreated { ids })))

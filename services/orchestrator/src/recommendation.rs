@@ -1,0 +1,97 @@
+//! A new run's parameters: as asked, or — when the request leaves genre, tone, length and
+//! language open — as analytics recommends (an experiment's arm, a stopped experiment's best arm,
+//! or the tenant's config), recorded on the run with the reason and the story's context.
+//! Analytics being down never stops a run: it gets the fleet defaults and says why.
+
+use messages::jobs::LearnedContext;
+use serde::Deserialize;
+use serde_json::json;
+use shared::{peer::Peer, ApiError};
+use uuid::Uuid;
+
+use crate::{
+    params::{RunParams, RunRecommendation, RunRequest},
+    AppState,
+};
+
+/// The parts of analytics' answer the orchestrator uses.
+#[derive(Debug, Deserialize)]
+struct Answer {
+    params: Suggested,
+    config_version: Option<i32>,
+    experiment_id: Option<Uuid>,
+    arm: Option<String>,
+    reason: String,
+    #[serde(default)]
+    insights: Vec<String>,
+    #[serde(default)]
+    best_titles: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Suggested {
+    genre: Option<String>,
+    tone: Option<String>,
+    length_seconds: Option<u32>,
+    language: Option<String>,
+}
+
+/// A fresh run id and the run's validated parameters.
+pub async fn resolve(
+    state: &AppState,
+    tenant: &str,
+    mut request: RunRequest,
+) -> Result<(Uuid, RunParams), ApiError> {
+    let run_id = Uuid::now_v7();
+    let Some(analytics) = state
+        .analytics
+        .as_ref()
+        .filter(|_| request.leaves_choices_open())
+    else {
+        return Ok((run_id, request.validate(&state.catalogue)?));
+    };
+    let recommendation = match ask(analytics, tenant, run_id).await {
+        Ok(answer) => {
+            let catalogue = &state.catalogue;
+            let suggested = answer.params;
+            request.genre = suggested.genre.filter(|g| catalogue.has_genre(g));
+            request.tone = suggested.tone.filter(|t| catalogue.has_tone(t));
+            request.language = suggested.language.filter(|l| catalogue.has_language(l));
+            request.length_seconds = suggested.length_seconds.filter(|n| (10..=180).contains(n));
+            RunRecommendation {
+                config_version: answer.config_version,
+                experiment_id: answer.experiment_id,
+                arm: answer.arm,
+                reason: answer.reason,
+                context: LearnedContext {
+                    insights: answer.insights,
+                    best_titles: answer.best_titles,
+                },
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%run_id, error = format!("{error:#}"), "analytics gave no recommendation; using the fleet defaults");
+            RunRecommendation {
+                config_version: None,
+                experiment_id: None,
+                arm: None,
+                reason: format!("analytics unavailable ({error:#}); fleet defaults"),
+                context: LearnedContext::default(),
+            }
+        }
+    };
+    let mut params = request.validate(&state.catalogue)?;
+    params.recommendation = Some(recommendation);
+    Ok((run_id, params))
+}
+
+async fn ask(analytics: &Peer, tenant: &str, run_id: Uuid) -> anyhow::Result<Answer> {
+    Ok(analytics
+        .request(reqwest::Method::POST, "/v1/analytics/recommendations")?
+        .json(&json!({ "tenant": tenant, "run_id": run_id }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?)
+}
