@@ -198,6 +198,16 @@ impl NewExperiment {
     }
 }
 
+/// Whether the experiment's arms set any of `parameters`.
+pub fn tests_any(experiment: &Experiment, parameters: &[String]) -> bool {
+    experiment.arms.first().is_some_and(|arm| {
+        set_fields(&arm.params)
+            .unwrap_or_default()
+            .iter()
+            .any(|field| parameters.contains(field))
+    })
+}
+
 /// The parameters a document sets (its non-empty fields), sorted.
 fn set_fields(params: &GenerationDefaults) -> Result<Vec<String>, ApiError> {
     let Value::Object(fields) = serde_json::to_value(params).map_err(ApiError::internal)? else {

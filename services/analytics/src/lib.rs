@@ -15,7 +15,7 @@ mod recommend;
 mod rewards;
 mod routes;
 mod slots;
-mod summary;
+pub mod summary;
 pub mod tracking;
 mod worker;
 

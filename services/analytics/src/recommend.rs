@@ -1,6 +1,7 @@
 //! What a run created without explicit parameters should be made with, and why: the tenant's
 //! running experiment assigns an arm; else the best arm of its last stopped experiment; else
-//! its config. With it, the tenant's top insights and best past titles as prompt context.
+//! its config. Parameters the run sets itself stay as set (and keep it out of an experiment over
+//! them). With it, the tenant's top insights and best past titles as prompt context.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,10 @@ pub struct RecommendationRequest {
     pub tenant: String,
     /// The run being created: an experiment assigns it once, whatever asks again.
     pub run_id: Uuid,
+    /// Parameters the run sets itself (`genre`, `tone`, …): an experiment over any of them
+    /// leaves the run out, since its arm could not apply.
+    #[serde(default)]
+    pub fixed: Vec<String>,
 }
 
 /// What to make the run with where it did not say, and why.
@@ -55,7 +60,20 @@ pub async fn recommend(
         None => "fleet defaults (the tenant has no config)".to_owned(),
     };
     let (mut experiment_id, mut arm_name) = (None, None);
-    let reason = if let Some(experiment) = experiments::running(db, tenant).await? {
+    let running = experiments::running(db, tenant).await?;
+    let (running, left_out) = match running {
+        Some(experiment) if experiments::tests_any(&experiment, &request.fixed) => {
+            (None, Some(experiment.name))
+        }
+        other => (other, None),
+    };
+    let base = match left_out {
+        Some(name) => format!(
+            "{base} (the run sets a parameter experiment `{name}` tests, so it is not in it)"
+        ),
+        None => base,
+    };
+    let reason = if let Some(experiment) = running {
         let (arm, how) = experiments::assign(db, &experiment, request.run_id).await?;
         overlay(&mut params, &arm.params)?;
         experiment_id = Some(experiment.id);
@@ -64,7 +82,10 @@ pub async fn recommend(
             "experiment `{}` assigned arm `{}` ({how}); the rest from {base}",
             experiment.name, arm.name
         )
-    } else if let Some((name, arm)) = best_of_last_stopped(db, tenant, now).await? {
+    } else if let Some((name, arm)) = best_of_last_stopped(db, tenant, now)
+        .await?
+        .filter(|_| request.fixed.is_empty())
+    {
         overlay(&mut params, &arm.params)?;
         format!(
             "best measured arm `{}` of stopped experiment `{name}`; the rest from {base}",

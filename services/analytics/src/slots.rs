@@ -35,11 +35,11 @@ pub async fn best(
 ) -> anyhow::Result<Vec<Slot>> {
     let rows = sqlx::query!(
         r#"WITH latest AS (
-               SELECT DISTINCT ON (v.publication_id) v.platform, v.published_at,
-                      s.views, s.likes + s.comments + s.shares AS interactions
-               FROM analytics.videos v JOIN analytics.metric_snapshots s USING (publication_id)
+               SELECT v.platform, v.published_at, s.views, s.likes + s.comments + s.shares AS interactions
+               FROM analytics.videos v
+               JOIN LATERAL (SELECT views, likes, comments, shares FROM analytics.metric_snapshots s
+                             WHERE s.publication_id = v.publication_id ORDER BY captured_at DESC LIMIT 1) s ON true
                WHERE v.tenant = $1 AND ($2::text IS NULL OR v.platform = $2)
-               ORDER BY v.publication_id, s.captured_at DESC
            ),
            enough AS (SELECT platform FROM latest GROUP BY platform HAVING count(*) >= $3)
            SELECT platform AS "platform!",

@@ -101,25 +101,6 @@ pub async fn summarise(
                    END AS grp
                FROM analytics.videos
                WHERE ($1::text IS NULL OR tenant = $1) AND published_at >= $2 AND published_at < $3
-           ),
-           latest AS (
-               SELECT DISTINCT ON (s.publication_id) s.publication_id, s.views, s.likes, s.comments, s.shares,
-                      s.watch_seconds, s.completion_rate
-               FROM analytics.metric_snapshots s JOIN chosen USING (publication_id)
-               WHERE s.captured_at <= $3
-               ORDER BY s.publication_id, s.captured_at DESC
-           ),
-           week_ago AS (
-               SELECT DISTINCT ON (s.publication_id) s.publication_id, s.views
-               FROM analytics.metric_snapshots s JOIN chosen USING (publication_id)
-               WHERE s.captured_at <= $5
-               ORDER BY s.publication_id, s.captured_at DESC
-           ),
-           fortnight_ago AS (
-               SELECT DISTINCT ON (s.publication_id) s.publication_id, s.views
-               FROM analytics.metric_snapshots s JOIN chosen USING (publication_id)
-               WHERE s.captured_at <= $6
-               ORDER BY s.publication_id, s.captured_at DESC
            )
            SELECT COALESCE(chosen.grp, 'unknown') AS "group!",
                   count(*) AS "videos!",
@@ -133,9 +114,23 @@ pub async fn summarise(
                   COALESCE(sum(COALESCE(latest.views, 0) - COALESCE(week_ago.views, 0)), 0)::bigint AS "views_last_7d!",
                   COALESCE(sum(COALESCE(week_ago.views, 0) - COALESCE(fortnight_ago.views, 0)), 0)::bigint AS "views_prior_7d!"
            FROM chosen
-           LEFT JOIN latest USING (publication_id)
-           LEFT JOIN week_ago USING (publication_id)
-           LEFT JOIN fortnight_ago USING (publication_id)
+           -- One index probe per video and instant (metric_snapshots_publication_captured_at).
+           LEFT JOIN LATERAL (
+               SELECT s.views, s.likes, s.comments, s.shares, s.watch_seconds, s.completion_rate
+               FROM analytics.metric_snapshots s
+               WHERE s.publication_id = chosen.publication_id AND s.captured_at <= $3
+               ORDER BY s.captured_at DESC LIMIT 1
+           ) latest ON true
+           LEFT JOIN LATERAL (
+               SELECT s.views FROM analytics.metric_snapshots s
+               WHERE s.publication_id = chosen.publication_id AND s.captured_at <= $5
+               ORDER BY s.captured_at DESC LIMIT 1
+           ) week_ago ON true
+           LEFT JOIN LATERAL (
+               SELECT s.views FROM analytics.metric_snapshots s
+               WHERE s.publication_id = chosen.publication_id AND s.captured_at <= $6
+               ORDER BY s.captured_at DESC LIMIT 1
+           ) fortnight_ago ON true
            GROUP BY 1 ORDER BY 1"#,
         tenant,
         from,

@@ -29,9 +29,16 @@ pub fn workers(ctx: &Context) -> anyhow::Result<Vec<Worker>> {
         orchestrator: Peer::from_config(ctx, &config.orchestrator, SERVICE)?,
         cadence: config.cadence()?,
     };
+    let distribution = Peer::from_config(ctx, &config.distribution, SERVICE)?;
+    if distribution.is_none() {
+        tracing::warn!(
+            "services.analytics.distribution.url is not set: metric pulls wait until it is"
+        );
+    }
+    let pulls_wanted = distribution.is_some();
     let puller = Puller {
         db: ctx.db.clone(),
-        distribution: Peer::from_config(ctx, &config.distribution, SERVICE)?,
+        distribution,
         http: reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(config.request_timeout_secs.max(1)))
@@ -40,13 +47,16 @@ pub fn workers(ctx: &Context) -> anyhow::Result<Vec<Worker>> {
     };
     let (db, shutdown) = (ctx.db.clone(), ctx.shutdown.clone());
     let pull_shutdown = ctx.shutdown.clone();
-    Ok(vec![
+    let mut workers = vec![
         ctx.consume(shared::jobs::EVENTS, SERVICE, tracker),
-        Worker::new("analytics:puller", move || {
-            puller.clone().run(pull_shutdown.clone())
-        }),
         Worker::new("analytics:learner", move || {
             learner::run(db.clone(), config.clone(), shutdown.clone())
         }),
-    ])
+    ];
+    if pulls_wanted {
+        workers.push(Worker::new("analytics:puller", move || {
+            puller.clone().run(pull_shutdown.clone())
+        }));
+    }
+    Ok(workers)
 }

@@ -2,6 +2,7 @@
 
 mod admission;
 mod config;
+mod learned_slots;
 mod limits;
 mod params;
 mod pipeline;

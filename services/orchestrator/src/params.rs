@@ -51,8 +51,7 @@ pub struct RunParams {
     /// The series the run is an episode of (set by schedules).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<SeriesBible>,
-    /// What analytics recommended, when the request named none of genre, tone, length and
-    /// language, and why.
+    /// What analytics recommended for the choices the request left open, and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recommendation: Option<RunRecommendation>,
 }
@@ -75,13 +74,18 @@ const MAX_TOPIC_CHARS: usize = 500;
 const MAX_PUBLISH_TARGETS: usize = 10;
 
 impl RunRequest {
-    /// Whether the request leaves every learnable choice (genre, tone, length, language) to the
-    /// fleet, so analytics may recommend them.
-    pub fn leaves_choices_open(&self) -> bool {
-        self.genre.is_none()
-            && self.tone.is_none()
-            && self.length_seconds.is_none()
-            && self.language.is_none()
+    /// The learnable choices (genre, tone, length, language) the request makes itself; the rest
+    /// analytics may recommend.
+    pub fn fixed_choices(&self) -> Vec<&'static str> {
+        [
+            ("genre", self.genre.is_some()),
+            ("tone", self.tone.is_some()),
+            ("length_seconds", self.length_seconds.is_some()),
+            ("language", self.language.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
     }
 
     pub fn validate(self, catalogue: &Catalogue) -> Result<RunParams, ApiError> {

@@ -1,7 +1,7 @@
-//! A new run's parameters: as asked, or — when the request leaves genre, tone, length and
-//! language open — as analytics recommends (an experiment's arm, a stopped experiment's best arm,
-//! or the tenant's config), recorded on the run with the reason and the story's context.
-//! Analytics being down never stops a run: it gets the fleet defaults and says why.
+//! A new run's parameters: what the request sets, and for the choices it leaves open (genre,
+//! tone, length, language) what analytics recommends — an experiment's arm, a stopped
+//! experiment's best arm, or the tenant's config — recorded on the run with the reason and the
+//! story's context. Analytics being down never stops a run: it gets the fleet defaults and says why.
 
 use messages::jobs::LearnedContext;
 use serde::Deserialize;
@@ -43,21 +43,26 @@ pub async fn resolve(
     mut request: RunRequest,
 ) -> Result<(Uuid, RunParams), ApiError> {
     let run_id = Uuid::now_v7();
-    let Some(analytics) = state
-        .analytics
-        .as_ref()
-        .filter(|_| request.leaves_choices_open())
-    else {
+    let fixed = request.fixed_choices();
+    let Some(analytics) = state.analytics.as_ref().filter(|_| fixed.len() < 4) else {
         return Ok((run_id, request.validate(&state.catalogue)?));
     };
-    let recommendation = match ask(analytics, tenant, run_id).await {
+    let recommendation = match ask(analytics, tenant, run_id, &fixed).await {
         Ok(answer) => {
             let catalogue = &state.catalogue;
             let suggested = answer.params;
-            request.genre = suggested.genre.filter(|g| catalogue.has_genre(g));
-            request.tone = suggested.tone.filter(|t| catalogue.has_tone(t));
-            request.language = suggested.language.filter(|l| catalogue.has_language(l));
-            request.length_seconds = suggested.length_seconds.filter(|n| (10..=180).contains(n));
+            request.genre = request
+                .genre
+                .or(suggested.genre.filter(|g| catalogue.has_genre(g)));
+            request.tone = request
+                .tone
+                .or(suggested.tone.filter(|t| catalogue.has_tone(t)));
+            request.language = request
+                .language
+                .or(suggested.language.filter(|l| catalogue.has_language(l)));
+            request.length_seconds = request
+                .length_seconds
+                .or(suggested.length_seconds.filter(|n| (10..=180).contains(n)));
             RunRecommendation {
                 config_version: answer.config_version,
                 experiment_id: answer.experiment_id,
@@ -85,10 +90,15 @@ pub async fn resolve(
     Ok((run_id, params))
 }
 
-async fn ask(analytics: &Peer, tenant: &str, run_id: Uuid) -> anyhow::Result<Answer> {
+async fn ask(
+    analytics: &Peer,
+    tenant: &str,
+    run_id: Uuid,
+    fixed: &[&str],
+) -> anyhow::Result<Answer> {
     Ok(analytics
         .request(reqwest::Method::POST, "/v1/analytics/recommendations")?
-        .json(&json!({ "tenant": tenant, "run_id": run_id }))
+        .json(&json!({ "tenant": tenant, "run_id": run_id, "fixed": fixed }))
         .send()
         .await?
         .error_for_status()?

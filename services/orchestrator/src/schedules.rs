@@ -7,7 +7,7 @@
 
 use std::str::FromStr as _;
 
-use chrono::{DateTime, TimeZone as _, Utc};
+use chrono::{DateTime, Datelike as _, TimeZone as _, Utc};
 use chrono_tz::Tz;
 use messages::{
     catalogue::Catalogue,
@@ -20,6 +20,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
+    learned_slots::LearnedSlots,
     params::{RunParams, RunRequest},
     pipeline::{self, Limits},
 };
@@ -235,9 +236,32 @@ fn default_slot_hour(platform: &str) -> u32 {
     }
 }
 
-/// The first default slot of `platform` at least an hour after `fired` (time to render).
-pub fn publish_slot(platform: &str, zone: Tz, fired: DateTime<Utc>) -> DateTime<Utc> {
-    let ready = (fired + chrono::Duration::hours(1)).with_timezone(&zone);
+/// When a run fired at `fired` publishes on `platform`: the soonest of the slots analytics learned
+/// (`(ISO weekday, UTC hour)`) at least an hour after `fired` (time to render); without any, the
+/// platform's first default slot after that hour, in the schedule's time zone.
+pub fn publish_slot(
+    platform: &str,
+    zone: Tz,
+    fired: DateTime<Utc>,
+    learned: &[(u32, u32)],
+) -> DateTime<Utc> {
+    let earliest = fired + chrono::Duration::hours(1);
+    let soonest_learned = (0..8)
+        .flat_map(|days| {
+            let date = earliest.date_naive() + chrono::Days::new(days);
+            learned.iter().filter_map(move |&(weekday, hour)| {
+                (date.weekday().number_from_monday() == weekday)
+                    .then(|| date.and_hms_opt(hour, 0, 0))
+                    .flatten()
+                    .map(|at| Utc.from_utc_datetime(&at))
+            })
+        })
+        .filter(|slot| *slot >= earliest)
+        .min();
+    if let Some(slot) = soonest_learned {
+        return slot;
+    }
+    let ready = earliest.with_timezone(&zone);
     let hour = default_slot_hour(platform);
     (0..3)
         .filter_map(|days| {
@@ -312,6 +336,7 @@ pub async fn fire_due(
     db: &sqlx::PgPool,
     catalogue: &Catalogue,
     limits: &Limits,
+    learned: &LearnedSlots,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Uuid>> {
     let mut created = Vec::new();
@@ -336,7 +361,7 @@ pub async fn fire_due(
             next_fire_at: row.next_fire_at,
             fired: row.fired,
         };
-        created.extend(fire(&mut tx, catalogue, limits, &due, now).await?);
+        created.extend(fire(&mut tx, catalogue, limits, learned, &due, now).await?);
         tx.commit().await?;
     }
 }
@@ -345,6 +370,7 @@ async fn fire(
     tx: &mut PgConnection,
     catalogue: &Catalogue,
     limits: &Limits,
+    learned: &LearnedSlots,
     due: &Due,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Uuid>> {
@@ -392,7 +418,14 @@ async fn fire(
                 account_id: target.account_id,
                 format: None,
                 privacy: target.privacy.clone(),
-                publish_at: Some(publish_slot(&target.platform, zone, slot)),
+                publish_at: Some(publish_slot(
+                    &target.platform,
+                    zone,
+                    slot,
+                    learned
+                        .get(&(due.tenant.clone(), target.platform.clone()))
+                        .map_or(&[][..], Vec::as_slice),
+                )),
                 title: None,
             })
             .collect();
@@ -465,6 +498,34 @@ mod tests {
     }
 
     #[test]
+    fn learned_slots_replace_the_default_with_the_soonest_one_after_the_render(
+    ) -> anyhow::Result<()> {
+        let zone: Tz = "Europe/Paris".parse().map_err(anyhow::Error::msg)?;
+        // Thursday 3 December 2026, 09:00 UTC.
+        let fired = Utc
+            .with_ymd_and_hms(2026, 12, 3, 9, 0, 0)
+            .single()
+            .ok_or_else(|| anyhow::anyhow!("date"))?;
+        let at = |day, hour| Utc.with_ymd_and_hms(2026, 12, day, hour, 0, 0).single();
+        // Thursday 09:00 is too soon (the render needs an hour); Saturday 20:00 comes first.
+        let learned = [(4, 9), (6, 20), (1, 7)];
+        assert_eq!(
+            Some(publish_slot("youtube", zone, fired, &learned)),
+            at(5, 20)
+        );
+        assert_eq!(
+            Some(publish_slot("youtube", zone, fired, &[(4, 11)])),
+            at(3, 11)
+        );
+        // Only a slot already past this week: next week's.
+        assert_eq!(
+            Some(publish_slot("youtube", zone, fired, &[(4, 8)])),
+            at(10, 8)
+        );
+        Ok(())
+    }
+
+    #[test]
     fn posts_wait_for_the_platforms_slot_after_the_render() -> anyhow::Result<()> {
         let zone: Tz = "UTC".parse().map_err(anyhow::Error::msg)?;
         let morning = Utc
@@ -472,7 +533,7 @@ mod tests {
             .single()
             .ok_or_else(|| anyhow::anyhow!("date"))?;
         assert_eq!(
-            publish_slot("youtube", zone, morning),
+            publish_slot("youtube", zone, morning, &[]),
             morning + chrono::Duration::hours(8)
         );
         let late = Utc
@@ -480,7 +541,7 @@ mod tests {
             .single()
             .ok_or_else(|| anyhow::anyhow!("date"))?;
         assert_eq!(
-            publish_slot("youtube", zone, late),
+            publish_slot("youtube", zone, late, &[]),
             Utc.with_ymd_and_hms(2026, 12, 4, 17, 0, 0)
                 .single()
                 .unwrap_or(late)

@@ -41,11 +41,15 @@ pub(crate) async fn scheduler(state: AppState) -> anyhow::Result<()> {
             _ = state.shutdown.cancelled() => break,
             _ = interval.tick() => {}
         }
+        let now = chrono::Utc::now();
+        let learned =
+            crate::learned_slots::due_tenants(&state.db, state.analytics.as_ref(), now).await;
         let fired = crate::schedules::fire_due(
             &state.db,
             &state.catalogue,
             &state.config.limits,
-            chrono::Utc::now(),
+            &learned,
+            now,
         )
         .await;
         if let Err(error) = fired {

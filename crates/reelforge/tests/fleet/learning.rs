@@ -1,6 +1,7 @@
 //! The loop closed across services: a run created without creative parameters asks analytics,
 //! gets its experiment arm layered on the tenant's config, records what was recommended and why,
-//! and its story request carries the tenant's insights and best titles to the text provider.
+//! and its story request carries the tenant's insights and best titles to the text provider; a run
+//! that sets some choices keeps them and stays out of an experiment over them.
 
 use std::time::Duration;
 
@@ -133,7 +134,8 @@ async fn a_run_without_parameters_gets_an_arm_and_its_story_prompt_carries_the_i
         "{prompt}"
     );
 
-    // A run that names its choices is made as asked, with nothing recommended.
+    // A run that sets the tested parameter itself keeps it, stays out of the experiment, and
+    // takes the rest from the tenant's config.
     let (_, explicit) = send(
         &app,
         reqwest::Method::POST,
@@ -141,7 +143,27 @@ async fn a_run_without_parameters_gets_an_arm_and_its_story_prompt_carries_the_i
         &json!({ "topic": "tides", "tone": "uplifting" }),
     )
     .await?;
-    assert_eq!(explicit["params"]["tone"], "uplifting");
+    let params = &explicit["params"];
+    assert_eq!(
+        (params["tone"].as_str(), params["genre"].as_str()),
+        (Some("uplifting"), Some("mystery")),
+        "{explicit}"
+    );
+    assert_eq!(
+        params["recommendation"]["experiment_id"],
+        Value::Null,
+        "{explicit}"
+    );
+    assert!(
+        params["recommendation"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not in it"),
+        "{explicit}"
+    );
+    // One that makes every choice itself is made exactly as asked, with nothing recommended.
+    let every = json!({ "topic": "tides", "tone": "dark", "genre": "drama", "length_seconds": 20, "language": "en" });
+    let (_, explicit) = send(&app, reqwest::Method::POST, "/v1/runs", &every).await?;
     assert!(
         explicit["params"].get("recommendation").is_none(),
         "{explicit}"

@@ -182,3 +182,139 @@ async fn another_tenants_video_is_not_found() -> anyhow::Result<()> {
     assert_eq!(harness.get(&path, Role::Viewer, "other").await?.0, 404);
     harness.app.stop().await
 }
+
+#[tokio::test]
+async fn posting_slots_are_learned_once_a_platform_has_enough_videos() -> anyhow::Result<()> {
+    let harness = Harness::spawn().await?;
+    let db = &harness.app.ctx.db;
+    // Thursdays at 18:00 UTC draw 60 interactions a video, Mondays at 07:00 draw 5.
+    let thursday = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 26, 18, 0, 0)
+        .single()
+        .ok_or_else(|| anyhow::anyhow!("date"))?;
+    let monday = thursday - Duration::days(3) - Duration::hours(11);
+    let mut seeded = 0;
+    for week in 0..15 {
+        for (published, likes) in [(thursday, 60), (monday, 5)] {
+            let published_at = published - Duration::weeks(week);
+            let video = Video {
+                tenant: "acme",
+                platform: "tiktok",
+                post_id: "p",
+                params: json!({}),
+                duration_ms: 30_000,
+                published_at,
+            };
+            seed(
+                db,
+                &video,
+                Uuid::now_v7(),
+                &[(
+                    published_at + Duration::days(2),
+                    1_000,
+                    likes,
+                    0,
+                    0,
+                    None,
+                    None,
+                )],
+            )
+            .await?;
+            seeded += 1;
+            let (_, slots) = harness
+                .get("/v1/analytics/slots?platform=tiktok", Role::Viewer, "acme")
+                .await?;
+            if seeded < 30 {
+                assert_eq!(slots, json!([]), "too few videos to learn from ({seeded})");
+            }
+        }
+    }
+    let (status, slots) = harness
+        .get("/v1/analytics/slots", Role::Viewer, "acme")
+        .await?;
+    assert_eq!(status, 200, "{slots}");
+    assert_eq!(
+        (
+            slots[0]["platform"].as_str(),
+            slots[0]["weekday"].as_i64(),
+            slots[0]["time"].as_str()
+        ),
+        (Some("tiktok"), Some(4), Some("18:00"))
+    );
+    assert_eq!(
+        (slots[1]["weekday"].as_i64(), slots[1]["hour"].as_i64()),
+        (Some(1), Some(7))
+    );
+    assert_eq!(slots[0]["mean_interactions"], 60.0);
+    harness.app.stop().await
+}
+
+async fn notifications(db: &sqlx::PgPool, kind: &str) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM fleet.outbox WHERE envelope->>'kind' = 'analytics.notification' AND envelope->'body'->>'kind' = $1 AND envelope->'body'->>'tenant' = 'acme'",
+    )
+    .bind(kind)
+    .fetch_one(db)
+    .await?)
+}
+
+#[tokio::test]
+async fn a_completion_rate_below_the_floor_is_announced_once_and_its_recovery_too(
+) -> anyhow::Result<()> {
+    let harness = Harness::spawn().await?;
+    let db = &harness.app.ctx.db;
+    let now = Utc::now();
+    let config = harness.config();
+    for rate in [0.2, 0.25, 0.3] {
+        let video = Video {
+            tenant: "acme",
+            platform: "youtube",
+            post_id: "p",
+            params: json!({}),
+            duration_ms: 30_000,
+            published_at: now - Duration::days(2),
+        };
+        seed(
+            db,
+            &video,
+            Uuid::now_v7(),
+            &[(now - Duration::days(1), 100, 0, 0, 0, Some(900), Some(rate))],
+        )
+        .await?;
+    }
+    analytics::learner::learn_once(db, &config, now).await?;
+    analytics::learner::learn_once(db, &config, now).await?;
+    assert_eq!(
+        notifications(db, "completion.below_floor").await?,
+        1,
+        "announced once, not every pass"
+    );
+    for _ in 0..6 {
+        let video = Video {
+            tenant: "acme",
+            platform: "youtube",
+            post_id: "p",
+            params: json!({}),
+            duration_ms: 30_000,
+            published_at: now - Duration::days(1),
+        };
+        seed(
+            db,
+            &video,
+            Uuid::now_v7(),
+            &[(
+                now - Duration::hours(1),
+                100,
+                0,
+                0,
+                0,
+                Some(2_000),
+                Some(0.7),
+            )],
+        )
+        .await?;
+    }
+    analytics::learner::learn_once(db, &config, now).await?;
+    assert_eq!(notifications(db, "completion.recovered").await?, 1);
+    assert_eq!(notifications(db, "completion.below_floor").await?, 1);
+    harness.app.stop().await
+}

@@ -1,10 +1,11 @@
 //! Connecting accounts: the consent URL, single-use states, sealed tokens that never leave the
-//! database in plaintext (nor through the API), disconnection and key rotation.
+//! database in plaintext (nor through the API, except to fleet services), disconnection and key
+//! rotation.
 
 use serde_json::{json, Value};
-use shared::secrets::Keyring;
+use shared::{auth::Role, secrets::Keyring};
 
-use crate::{World, SECRETS_KEY};
+use crate::{fake_youtube::Fault, World, SECRETS_KEY};
 
 #[tokio::test]
 async fn connecting_takes_a_single_use_state_and_pkce_and_stores_only_sealed_tokens(
@@ -228,5 +229,77 @@ async fn rotation_reseals_every_account_and_disconnecting_erases_the_tokens() ->
             .await?;
     assert_eq!(status, "disconnected");
     assert!(sealed.is_empty());
+    world.app.stop().await
+}
+
+#[tokio::test]
+async fn services_read_a_fresh_token_and_people_never_do() -> anyhow::Result<()> {
+    let world = World::start().await?;
+    let account = world.connect_youtube().await?;
+    let path = format!("/v1/accounts/{account}/token");
+    let ask = |role: Role, body: serde_json::Value| {
+        world
+            .app
+            .client
+            .post(world.app.url(&path))
+            .bearer_auth(world.app.token(role, "acme"))
+            .json(&body)
+            .send()
+    };
+    assert_eq!(ask(Role::Operator, json!({})).await?.status(), 403);
+    assert_eq!(
+        ask(Role::Admin, json!({})).await?.status(),
+        403,
+        "not even admins see tokens"
+    );
+    let reply = ask(Role::Service, json!({})).await?;
+    assert_eq!(reply.status(), 200);
+    assert_eq!(
+        reply
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    let first: serde_json::Value = reply.json().await?;
+    let first_token = first["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(first_token.starts_with("ya29."), "{first}");
+    assert_eq!(
+        world.youtube.refreshes(),
+        0,
+        "a token far from expiry is handed out as it is"
+    );
+
+    let second: serde_json::Value = ask(Role::Service, json!({ "refused": first_token }))
+        .await?
+        .json()
+        .await?;
+    assert_ne!(
+        second["access_token"], first["access_token"],
+        "a refused token is replaced"
+    );
+    assert_eq!(world.youtube.refreshes(), 1);
+
+    world.youtube.inject(Fault::RevokeRefreshToken);
+    let revoked = ask(Role::Service, json!({ "refused": second["access_token"] })).await?;
+    assert_eq!(revoked.status(), 409);
+    let body: serde_json::Value = revoked.json().await?;
+    assert_eq!(body["code"], "reconnect_required");
+    let missing = world
+        .app
+        .client
+        .post(
+            world
+                .app
+                .url(&format!("/v1/accounts/{}/token", uuid::Uuid::now_v7())),
+        )
+        .bearer_auth(world.app.token(Role::Service, "acme"))
+        .json(&json!({}))
+        .send()
+        .await?;
+    assert_eq!(missing.status(), 404);
     world.app.stop().await
 }
