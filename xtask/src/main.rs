@@ -78,12 +78,15 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// The workspace root: this crate's parent directory.
+/// The workspace root: the nearest directory, from where the command runs upwards, holding
+/// `xtask/`. Read at run time, not compiled in: checkouts sharing one build directory share one
+/// `xtask` binary, which must work on the checkout it is run in.
 fn workspace_root() -> anyhow::Result<PathBuf> {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+    let here = std::env::current_dir()?;
+    here.ancestors()
+        .find(|dir| dir.join("xtask").join("Cargo.toml").is_file())
         .map(Path::to_path_buf)
-        .context("xtask lives one level below the workspace root")
+        .context("run cargo xtask inside the reelforge workspace")
 }
 
 fn cargo(root: &Path) -> Command {

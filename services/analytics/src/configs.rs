@@ -128,6 +128,7 @@ impl GenerationDefaults {
             ("providers.music", &self.providers.music),
         ] {
             if let Some(choice) = choice {
+                crate::routes::check_text(field, choice)?;
                 let well_formed = choice == "offline"
                     || choice
                         .split_once(':')

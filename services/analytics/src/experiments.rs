@@ -109,6 +109,10 @@ impl NewExperiment {
         if self.name.trim().is_empty() || self.name.chars().count() > 200 {
             return Err(ApiError::validation("name", "must be 1 to 200 characters"));
         }
+        crate::routes::check_text("name", &self.name)?;
+        if let Some(tenant) = &self.tenant {
+            crate::routes::check_tenant(tenant)?;
+        }
         if !["ab", "bandit"].contains(&self.method.as_str()) {
             return Err(ApiError::validation("method", "must be `ab` or `bandit`"));
         }
@@ -126,7 +130,7 @@ impl NewExperiment {
         }
         let mut fields: Option<Vec<String>> = None;
         for (index, arm) in self.arms.iter().enumerate() {
-            if arm.name.trim().is_empty() || arm.name.len() > 64 {
+            if arm.name.trim().is_empty() || arm.name.len() > 64 || arm.name.contains('\0') {
                 return Err(ApiError::validation(
                     "arms",
                     format!("arm {index} needs a name of 1 to 64 characters"),
@@ -329,6 +333,18 @@ pub async fn running(db: &PgPool, tenant: &str) -> anyhow::Result<Option<Experim
     .fetch_optional(db)
     .await?;
     row.map(Experiment::try_from).transpose()
+}
+
+/// Every tenant's running experiment.
+pub async fn all_running(db: &PgPool) -> anyhow::Result<Vec<Experiment>> {
+    let rows = sqlx::query_as!(
+        Row,
+        "SELECT id, tenant, name, method, reward, arms, min_exposures, promote_at, state, winner, created_by, created_at, ended_at
+         FROM analytics.experiments WHERE state = 'running'"
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(Experiment::try_from).collect()
 }
 
 /// Every experiment of `tenant` (all tenants' when `None`), newest first.

@@ -95,7 +95,15 @@ impl NewInsight {
                 format!("must be 1 to {MAX_SUMMARY_CHARS} characters"),
             ));
         }
-        if self.data.to_string().len() > MAX_DATA_BYTES {
+        crate::routes::check_text("summary", summary)?;
+        let data = self.data.to_string();
+        if data.contains("\\u0000") {
+            return Err(ApiError::validation(
+                "data",
+                "must not contain NUL characters",
+            ));
+        }
+        if data.len() > MAX_DATA_BYTES {
             return Err(ApiError::validation(
                 "data",
                 "must be at most 16 KiB of JSON",

@@ -54,10 +54,8 @@ pub async fn learn_once(
     config: &AnalyticsConfig,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
-    for experiment in experiments::list(db, None).await? {
-        if experiment.state == "running" {
-            experiments::promote_if_won(db, experiment, now).await?;
-        }
+    for experiment in experiments::all_running(db).await? {
+        experiments::promote_if_won(db, experiment, now).await?;
     }
     alerts::check_completion(db, config.completion_floor, now).await?;
     let tenants = sqlx::query_scalar!(

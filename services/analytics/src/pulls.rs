@@ -308,7 +308,8 @@ impl Puller {
         }
     }
 
-    /// Stores one snapshot per pull and marks the pulls done, in one transaction.
+    /// Stores one snapshot per pull the platform reported on and marks the pulls done, in one
+    /// transaction.
     async fn store(
         &self,
         pulls: &[Due],
@@ -317,10 +318,21 @@ impl Puller {
     ) -> anyhow::Result<()> {
         let mut tx = self.db.begin().await?;
         for due in pulls {
-            let video = metrics
-                .get(&due.platform_post_id)
-                .cloned()
-                .unwrap_or_default();
+            let Some(video) = metrics.get(&due.platform_post_id) else {
+                // The platform left the video out (deleted, made private): no numbers to record,
+                // and none invented.
+                sqlx::query!(
+                    "UPDATE analytics.pulls SET state = 'done', done_at = $3, lease_until = NULL,
+                         error = 'the platform reported nothing for this video (deleted or private?)'
+                     WHERE publication_id = $1 AND ordinal = $2",
+                    due.publication_id,
+                    due.ordinal,
+                    now
+                )
+                .execute(&mut *tx)
+                .await?;
+                continue;
+            };
             let completion = due
                 .duration_ms
                 .and_then(|ms| video.completion_percent(ms as f64 / 1000.0))

@@ -3,7 +3,7 @@
 //! experiment's best arm, or the tenant's config — recorded on the run with the reason and the
 //! story's context. Analytics being down never stops a run: it gets the fleet defaults and says why.
 
-use messages::jobs::LearnedContext;
+use messages::{catalogue::Catalogue, jobs::LearnedContext};
 use serde::Deserialize;
 use serde_json::json;
 use shared::{peer::Peer, ApiError};
@@ -40,16 +40,34 @@ struct Suggested {
 pub async fn resolve(
     state: &AppState,
     tenant: &str,
-    mut request: RunRequest,
+    request: RunRequest,
 ) -> Result<(Uuid, RunParams), ApiError> {
     let run_id = Uuid::now_v7();
+    let params = resolve_run(
+        state.analytics.as_ref(),
+        &state.catalogue,
+        tenant,
+        run_id,
+        request,
+    )
+    .await?;
+    Ok((run_id, params))
+}
+
+/// The validated parameters of the run `run_id` of `tenant` (the scheduler's runs come here too).
+pub async fn resolve_run(
+    analytics: Option<&Peer>,
+    catalogue: &Catalogue,
+    tenant: &str,
+    run_id: Uuid,
+    mut request: RunRequest,
+) -> Result<RunParams, ApiError> {
     let fixed = request.fixed_choices();
-    let Some(analytics) = state.analytics.as_ref().filter(|_| fixed.len() < 4) else {
-        return Ok((run_id, request.validate(&state.catalogue)?));
+    let Some(analytics) = analytics.filter(|_| fixed.len() < 4) else {
+        return request.validate(catalogue);
     };
     let recommendation = match ask(analytics, tenant, run_id, &fixed).await {
         Ok(answer) => {
-            let catalogue = &state.catalogue;
             let suggested = answer.params;
             request.genre = request
                 .genre
@@ -85,9 +103,9 @@ pub async fn resolve(
             }
         }
     };
-    let mut params = request.validate(&state.catalogue)?;
+    let mut params = request.validate(catalogue)?;
     params.recommendation = Some(recommendation);
-    Ok((run_id, params))
+    Ok(params)
 }
 
 async fn ask(

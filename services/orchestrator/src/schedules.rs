@@ -1,7 +1,8 @@
 //! Schedules: runs made on a cron expression read in the schedule's time zone, from a list of
 //! topics taken in turn or from a series (its bible — premise, characters, tone — written into each
 //! episode's topic, with the titles already used so topics don't repeat), published to chosen
-//! accounts at each platform's default slot. A slot fires once: its `(schedule, slot)` row is
+//! accounts in the posting slots analytics learned (or each platform's default slot); the choices
+//! a schedule leaves open come from analytics' recommendation, as for any run. A slot fires once: its `(schedule, slot)` row is
 //! unique and the schedule's row is locked while it fires, so replicas never fire it twice. After
 //! downtime, missed slots fire by the schedule's catch-up policy.
 
@@ -318,6 +319,14 @@ async fn earlier_titles(tx: &mut PgConnection, schedule_id: Uuid) -> sqlx::Resul
     .await
 }
 
+/// What the learning loop gives the scheduler: analytics, asked for each run's recommendation
+/// (its choices the schedule leaves open), and the posting slots it learned.
+#[derive(Clone, Copy)]
+pub struct Learning<'a> {
+    pub analytics: Option<&'a shared::peer::Peer>,
+    pub slots: &'a LearnedSlots,
+}
+
 /// A schedule row as the scheduler needs it.
 struct Due {
     id: Uuid,
@@ -336,7 +345,7 @@ pub async fn fire_due(
     db: &sqlx::PgPool,
     catalogue: &Catalogue,
     limits: &Limits,
-    learned: &LearnedSlots,
+    learning: Learning<'_>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Uuid>> {
     let mut created = Vec::new();
@@ -361,7 +370,7 @@ pub async fn fire_due(
             next_fire_at: row.next_fire_at,
             fired: row.fired,
         };
-        created.extend(fire(&mut tx, catalogue, limits, learned, &due, now).await?);
+        created.extend(fire(&mut tx, catalogue, limits, learning, &due, now).await?);
         tx.commit().await?;
     }
 }
@@ -370,7 +379,7 @@ async fn fire(
     tx: &mut PgConnection,
     catalogue: &Catalogue,
     limits: &Limits,
-    learned: &LearnedSlots,
+    learning: Learning<'_>,
     due: &Due,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Uuid>> {
@@ -422,22 +431,14 @@ async fn fire(
                     &target.platform,
                     zone,
                     slot,
-                    learned
+                    learning
+                        .slots
                         .get(&(due.tenant.clone(), target.platform.clone()))
                         .map_or(&[][..], Vec::as_slice),
                 )),
                 title: None,
             })
             .collect();
-        let topic = topic_for(&due.request, index);
-        let mut params: RunParams = due
-            .request
-            .run_request(&topic, publish, None)
-            .validate(catalogue)
-            .map_err(|e| anyhow::anyhow!("schedule {} makes an invalid run: {e:?}", due.id))?;
-        if let Some(series) = &due.request.series {
-            params.series = Some(bible(series, index, earlier_titles(tx, due.id).await?));
-        }
         let run_id = Uuid::now_v7();
         let inserted = sqlx::query!(
             "INSERT INTO orchestrator.schedule_fires (schedule_id, slot, run_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -448,12 +449,27 @@ async fn fire(
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        if inserted == 1 {
-            pipeline::create_run(tx, limits, run_id, &due.tenant, &params).await?;
-            created.push(run_id);
-            index += 1;
-            tracing::info!(schedule_id = %due.id, %slot, %run_id, "scheduled run created");
+        if inserted == 0 {
+            continue;
         }
+        let topic = topic_for(&due.request, index);
+        let request = due.request.run_request(&topic, publish, None);
+        let mut params: RunParams = crate::recommendation::resolve_run(
+            learning.analytics,
+            catalogue,
+            &due.tenant,
+            run_id,
+            request,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("schedule {} makes an invalid run: {e:?}", due.id))?;
+        if let Some(series) = &due.request.series {
+            params.series = Some(bible(series, index, earlier_titles(tx, due.id).await?));
+        }
+        pipeline::create_run(tx, limits, run_id, &due.tenant, &params).await?;
+        created.push(run_id);
+        index += 1;
+        tracing::info!(schedule_id = %due.id, %slot, %run_id, "scheduled run created");
     }
     let next = next_slot(&cron, zone, now).unwrap_or(now + chrono::Duration::days(3650));
     sqlx::query!(

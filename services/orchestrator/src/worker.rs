@@ -44,11 +44,15 @@ pub(crate) async fn scheduler(state: AppState) -> anyhow::Result<()> {
         let now = chrono::Utc::now();
         let learned =
             crate::learned_slots::due_tenants(&state.db, state.analytics.as_ref(), now).await;
+        let learning = crate::schedules::Learning {
+            analytics: state.analytics.as_ref(),
+            slots: &learned,
+        };
         let fired = crate::schedules::fire_due(
             &state.db,
             &state.catalogue,
             &state.config.limits,
-            &learned,
+            learning,
             now,
         )
         .await;

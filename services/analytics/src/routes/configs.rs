@@ -10,7 +10,7 @@ use shared::{
 };
 use utoipa::ToSchema;
 
-use super::AppState;
+use super::{check_tenant, AppState};
 use crate::configs::{self, ConfigVersion, GenerationDefaults};
 
 /// The version in force (`version` 0 with empty defaults before the first `PUT`).
@@ -18,7 +18,9 @@ use crate::configs::{self, ConfigVersion, GenerationDefaults};
 pub struct CurrentConfig {
     pub tenant: String,
     pub version: i32,
+    /// The document's fields (see `GenerationDefaults`), beside `tenant` and `version`.
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub document: GenerationDefaults,
 }
 
@@ -29,25 +31,10 @@ pub struct Rollback {
     pub version: i32,
 }
 
-fn tenant_name(tenant: &str) -> Result<(), ApiError> {
-    let valid = !tenant.is_empty()
-        && tenant.len() <= 64
-        && tenant
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
-    if valid {
-        Ok(())
-    } else {
-        Err(ApiError::validation(
-            "tenant",
-            "must be 1 to 64 letters, digits, `_`, `-` or `.`",
-        ))
-    }
-}
-
 /// The tenant's generation defaults in force, answered as `{tenant, version, …}`.
 #[utoipa::path(get, path = "/v1/configs/{tenant}", operation_id = "get_config", params(("tenant" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = CurrentConfig), (status = 401, body = shared::error::ErrorBody), (status = 403, body = shared::error::ErrorBody)))]
+    responses((status = 200, body = CurrentConfig), (status = 401, body = shared::error::ErrorBody), (status = 403, body = shared::error::ErrorBody),
+              (status = 422, body = shared::error::ErrorBody)))]
 pub async fn get(
     principal: Principal,
     State(state): State<AppState>,
@@ -55,7 +42,7 @@ pub async fn get(
 ) -> ApiResult<Json<CurrentConfig>> {
     principal.require(Role::Viewer)?;
     principal.require_tenant(&tenant)?;
-    tenant_name(&tenant)?;
+    check_tenant(&tenant)?;
     let current = configs::current(&state.db, &tenant).await?;
     Ok(Json(match current {
         Some(version) => CurrentConfig {
@@ -80,11 +67,19 @@ pub async fn put(
     principal: Principal,
     State(state): State<AppState>,
     Path(tenant): Path<String>,
-    Json(document): Json<GenerationDefaults>,
+    Json(body): Json<serde_json::Value>,
 ) -> ApiResult<Json<CurrentConfig>> {
     let claims = principal.require(Role::Operator)?;
     principal.require_tenant(&tenant)?;
-    tenant_name(&tenant)?;
+    check_tenant(&tenant)?;
+    if !body.is_object() {
+        return Err(ApiError::validation(
+            "body",
+            "must be a JSON object of defaults",
+        ));
+    }
+    let document: GenerationDefaults =
+        serde_json::from_value(body).map_err(|e| ApiError::validation("body", e))?;
     document.validate(&state.catalogue)?;
     configs::check_budget(state.billing.as_ref(), &tenant, &document).await?;
     let written = configs::write(&state.db, &tenant, &document, &claims.sub, "put").await?;
@@ -97,7 +92,8 @@ pub async fn put(
 
 /// Every version, newest first, with who wrote it, when, why and what changed.
 #[utoipa::path(get, path = "/v1/configs/{tenant}/versions", operation_id = "list_config_versions", params(("tenant" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Vec<ConfigVersion>), (status = 401, body = shared::error::ErrorBody), (status = 403, body = shared::error::ErrorBody)))]
+    responses((status = 200, body = Vec<ConfigVersion>), (status = 401, body = shared::error::ErrorBody), (status = 403, body = shared::error::ErrorBody),
+              (status = 422, body = shared::error::ErrorBody)))]
 pub async fn versions(
     principal: Principal,
     State(state): State<AppState>,
@@ -105,6 +101,7 @@ pub async fn versions(
 ) -> ApiResult<Json<Vec<ConfigVersion>>> {
     principal.require(Role::Viewer)?;
     principal.require_tenant(&tenant)?;
+    check_tenant(&tenant)?;
     Ok(Json(configs::versions(&state.db, &tenant).await?))
 }
 
@@ -121,6 +118,7 @@ pub async fn rollback(
 ) -> ApiResult<(StatusCode, Json<CurrentConfig>)> {
     let claims = principal.require(Role::Operator)?;
     principal.require_tenant(&tenant)?;
+    check_tenant(&tenant)?;
     let document = configs::version(&state.db, &tenant, rollback.version).await?;
     // The catalogue may have shrunk since: an old version must still be something runs can make.
     document.validate(&state.catalogue)?;

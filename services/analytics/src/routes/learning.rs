@@ -80,6 +80,9 @@ pub async fn list_insights(
         }
         None => query.tenant.clone(),
     };
+    if let Some(tenant) = &tenant {
+        super::check_tenant(tenant)?;
+    }
     let limit = query.limit.unwrap_or(20);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::validation("limit", "must be 1 to 200"));
@@ -109,6 +112,7 @@ pub async fn recommendation(
 ) -> ApiResult<Json<Recommendation>> {
     principal.require(Role::Operator)?;
     principal.require_tenant(&request.tenant)?;
+    super::check_tenant(&request.tenant)?;
     Ok(Json(
         recommend::recommend(&state.db, &request, Utc::now()).await?,
     ))

@@ -45,8 +45,40 @@ pub fn tenant_for(principal: &Principal, named: Option<&str>) -> Result<String, 
             principal.require_tenant(named.unwrap_or(own))?;
             Ok(own.to_owned())
         }
-        (None, Some(named)) => Ok(named.to_owned()),
+        (None, Some(named)) => {
+            check_tenant(named)?;
+            Ok(named.to_owned())
+        }
         (None, None) => Err(ApiError::validation("tenant", "name the tenant")),
+    }
+}
+
+/// A tenant name as the fleet writes them: 1 to 64 letters, digits, `_`, `-` or `.`.
+pub fn check_tenant(tenant: &str) -> Result<(), ApiError> {
+    let valid = !tenant.is_empty()
+        && tenant.len() <= 64
+        && tenant
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            "tenant",
+            "must be 1 to 64 letters, digits, `_`, `-` or `.`",
+        ))
+    }
+}
+
+/// Refuses text Postgres cannot store (a NUL character), naming the field.
+pub fn check_text(field: &str, text: &str) -> Result<(), ApiError> {
+    if text.contains('\0') {
+        Err(ApiError::validation(
+            field,
+            "must not contain NUL characters",
+        ))
+    } else {
+        Ok(())
     }
 }
 

@@ -139,7 +139,7 @@ pub async fn video(
 /// views, watch time, completion (where the platform reports it), engagement and the
 /// week-over-week trend. `format=csv` (or `Accept: text/csv`) answers CSV.
 #[utoipa::path(get, path = "/v1/analytics/summary", operation_id = "analytics_summary", params(SummaryQuery), security(("bearer" = [])),
-    responses((status = 200, body = Summary, content_type = "application/json"), (status = 200, body = String, content_type = "text/csv"),
+    responses((status = 200, description = "the summary", content((Summary = "application/json"), (String = "text/csv"))),
               (status = 401, body = shared::error::ErrorBody), (status = 422, body = shared::error::ErrorBody)))]
 pub async fn summary(
     principal: Principal,
@@ -155,6 +155,9 @@ pub async fn summary(
         }
         None => query.tenant.clone(),
     };
+    if let Some(tenant) = &tenant {
+        super::check_tenant(tenant)?;
+    }
     let group_by = query
         .group_by
         .clone()

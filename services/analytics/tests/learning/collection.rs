@@ -203,6 +203,29 @@ async fn tiktok_completion_is_unknown_never_zero() -> anyhow::Result<()> {
         serde_json::Value::Null
     );
     assert_eq!(summary["rows"][0]["completion_known"], 0);
+    // A video TikTok leaves out (deleted, made private) gets no invented zeros.
+    let gone = Video {
+        platform: "tiktok",
+        post_id: "7300000000000000999",
+        ..youtube_video("", published)
+    };
+    let (gone, _) = harness.publish(gone).await?;
+    assert_eq!(
+        harness
+            .puller()?
+            .pull_once(published + Duration::hours(1))
+            .await?,
+        1
+    );
+    assert_eq!(snapshot_count(&harness, gone).await?, 0);
+    let (state, error): (String, Option<String>) = sqlx::query_as(
+        "SELECT state, error FROM analytics.pulls WHERE publication_id = $1 AND ordinal = 0",
+    )
+    .bind(gone)
+    .fetch_one(&harness.app.ctx.db)
+    .await?;
+    assert_eq!(state, "done");
+    assert!(error.unwrap_or_default().contains("reported nothing"));
     harness.app.stop().await
 }
 

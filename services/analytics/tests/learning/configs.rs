@@ -49,6 +49,7 @@ async fn configs_are_validated_versioned_audited_and_rolled_back() -> anyhow::Re
         (json!({ "posting_slots": ["7pm"] }), "posting_slots"),
         (json!({ "providers": { "text": "gpt4" } }), "providers.text"),
         (json!({ "colour": "red" }), "colour"),
+        (json!([null, null]), "object"),
     ] {
         let (status, refused) = harness
             .send_json(
