@@ -83,7 +83,7 @@ impl Puller {
         let mut spent: HashMap<String, PullError> = HashMap::new();
         for ((platform, account_id), pulls) in by_account {
             let (current, superseded) = latest_per_video(pulls);
-            self.supersede(&superseded).await?;
+            self.supersede(&superseded, now).await?;
             let outcome = match spent.get(&platform) {
                 Some(PullError::Quota {
                     reason,
@@ -321,16 +321,8 @@ impl Puller {
             let Some(video) = metrics.get(&due.platform_post_id) else {
                 // The platform left the video out (deleted, made private): no numbers to record,
                 // and none invented.
-                sqlx::query!(
-                    "UPDATE analytics.pulls SET state = 'done', done_at = $3, lease_until = NULL,
-                         error = 'the platform reported nothing for this video (deleted or private?)'
-                     WHERE publication_id = $1 AND ordinal = $2",
-                    due.publication_id,
-                    due.ordinal,
-                    now
-                )
-                .execute(&mut *tx)
-                .await?;
+                let note = "the platform reported nothing for this video (deleted or private?)";
+                done(&mut tx, due, Some(note), now).await?;
                 continue;
             };
             let completion = due
@@ -361,15 +353,7 @@ impl Puller {
             )
             .execute(&mut *tx)
             .await?;
-            sqlx::query!(
-                "UPDATE analytics.pulls SET state = 'done', done_at = $3, lease_until = NULL, error = NULL
-                 WHERE publication_id = $1 AND ordinal = $2",
-                due.publication_id,
-                due.ordinal,
-                now
-            )
-            .execute(&mut *tx)
-            .await?;
+            done(&mut tx, due, None, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -415,19 +399,34 @@ impl Puller {
 
     /// Earlier pulls of a video caught up by a later one in the same round are done without a
     /// snapshot of their own (the platform can only tell today's numbers).
-    async fn supersede(&self, pulls: &[Due]) -> anyhow::Result<()> {
+    async fn supersede(&self, pulls: &[Due], now: DateTime<Utc>) -> anyhow::Result<()> {
+        let mut connection = self.db.acquire().await?;
         for due in pulls {
-            sqlx::query!(
-                "UPDATE analytics.pulls SET state = 'done', lease_until = NULL, error = 'superseded by a later pull in the same round'
-                 WHERE publication_id = $1 AND ordinal = $2",
-                due.publication_id,
-                due.ordinal
-            )
-            .execute(&self.db)
-            .await?;
+            let note = "superseded by a later pull in the same round";
+            done(&mut connection, due, Some(note), now).await?;
         }
         Ok(())
     }
+}
+
+/// Marks a pull done, with a note when it recorded no snapshot.
+async fn done(
+    tx: &mut sqlx::PgConnection,
+    due: &Due,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE analytics.pulls SET state = 'done', done_at = $3, lease_until = NULL, error = $4
+         WHERE publication_id = $1 AND ordinal = $2",
+        due.publication_id,
+        due.ordinal,
+        now,
+        note
+    )
+    .execute(tx)
+    .await?;
+    Ok(())
 }
 
 /// Splits pulls into the latest per video and those it supersedes.
