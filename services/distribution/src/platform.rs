@@ -174,6 +174,8 @@ fn official(
             &[
                 "https://www.googleapis.com/auth/youtube.upload",
                 "https://www.googleapis.com/auth/youtube.force-ssl",
+                // Analytics `reports.query` now also asks for `youtube.readonly`.
+                "https://www.googleapis.com/auth/youtube.readonly",
                 "https://www.googleapis.com/auth/yt-analytics.readonly",
             ],
         ),
