@@ -71,6 +71,14 @@ pub async fn check_completion(
     for rate in rates {
         let below = rate.rate < floor;
         let mut tx = db.begin().await?;
+        // Passes run concurrently (replicas, or a pass still running when the next starts): one
+        // tenant's crossing is judged by one pass at a time, or both would announce it.
+        sqlx::query!(
+            "SELECT pg_advisory_xact_lock(hashtext('analytics.completion:' || $1))",
+            rate.tenant
+        )
+        .execute(&mut *tx)
+        .await?;
         let was_below = sqlx::query_scalar!(
             "SELECT below FROM analytics.completion_alerts WHERE tenant = $1 FOR UPDATE",
             rate.tenant

@@ -281,7 +281,13 @@ async fn a_completion_rate_below_the_floor_is_announced_once_and_its_recovery_to
         )
         .await?;
     }
-    analytics::learner::learn_once(db, &config, now).await?;
+    // Two passes at once (two replicas), then another: one announcement.
+    let (first, second) = tokio::join!(
+        analytics::learner::learn_once(db, &config, now),
+        analytics::learner::learn_once(db, &config, now)
+    );
+    first?;
+    second?;
     analytics::learner::learn_once(db, &config, now).await?;
     assert_eq!(
         notifications(db, "completion.below_floor").await?,
