@@ -160,10 +160,26 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Whether Postgres refused a value as text it cannot store (a NUL character, `\u0000` in JSON):
+/// the caller's input, whatever route it came through, not a fault of the service.
+fn unstorable_text(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(database)
+        if matches!(database.code().as_deref(), Some("22021" | "22P05")))
+}
+
+fn unstorable_text_error() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        "text must not contain NUL characters",
+    )
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         match error {
             sqlx::Error::RowNotFound => Self::not_found("no such resource"),
+            other if unstorable_text(&other) => unstorable_text_error(),
             other => Self::internal(other),
         }
     }
@@ -171,6 +187,12 @@ impl From<sqlx::Error> for ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> Self {
+        if error
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(unstorable_text)
+        {
+            return unstorable_text_error();
+        }
         Self::internal(error)
     }
 }

@@ -128,7 +128,6 @@ impl GenerationDefaults {
             ("providers.music", &self.providers.music),
         ] {
             if let Some(choice) = choice {
-                crate::routes::check_text(field, choice)?;
                 let well_formed = choice == "offline"
                     || choice
                         .split_once(':')
@@ -178,33 +177,21 @@ pub fn diff(before: &GenerationDefaults, after: &GenerationDefaults) -> anyhow::
 
 /// The tenant's version in force, or `None` before the first `PUT`.
 pub async fn current(db: &PgPool, tenant: &str) -> anyhow::Result<Option<ConfigVersion>> {
-    let row = sqlx::query!(
-        "SELECT version, document, author, reason, diff, created_at FROM analytics.config_versions
-         WHERE tenant = $1 ORDER BY version DESC LIMIT 1",
-        tenant
-    )
-    .fetch_optional(db)
-    .await?;
-    row.map(|row| {
-        Ok(ConfigVersion {
-            tenant: tenant.to_owned(),
-            version: row.version,
-            document: serde_json::from_value(row.document)?,
-            author: row.author,
-            reason: row.reason,
-            diff: row.diff,
-            created_at: row.created_at,
-        })
-    })
-    .transpose()
+    Ok(newest(db, tenant, 1).await?.into_iter().next())
 }
 
 /// Every version of the tenant's defaults, newest first.
 pub async fn versions(db: &PgPool, tenant: &str) -> anyhow::Result<Vec<ConfigVersion>> {
+    newest(db, tenant, i64::MAX).await
+}
+
+/// The tenant's `limit` newest versions, newest first.
+async fn newest(db: &PgPool, tenant: &str, limit: i64) -> anyhow::Result<Vec<ConfigVersion>> {
     let rows = sqlx::query!(
         "SELECT version, document, author, reason, diff, created_at FROM analytics.config_versions
-         WHERE tenant = $1 ORDER BY version DESC",
-        tenant
+         WHERE tenant = $1 ORDER BY version DESC LIMIT $2",
+        tenant,
+        limit
     )
     .fetch_all(db)
     .await?;

@@ -109,7 +109,6 @@ impl NewExperiment {
         if self.name.trim().is_empty() || self.name.chars().count() > 200 {
             return Err(ApiError::validation("name", "must be 1 to 200 characters"));
         }
-        crate::routes::check_text("name", &self.name)?;
         if let Some(tenant) = &self.tenant {
             crate::routes::check_tenant(tenant)?;
         }
@@ -130,7 +129,7 @@ impl NewExperiment {
         }
         let mut fields: Option<Vec<String>> = None;
         for (index, arm) in self.arms.iter().enumerate() {
-            if arm.name.trim().is_empty() || arm.name.len() > 64 || arm.name.contains('\0') {
+            if arm.name.trim().is_empty() || arm.name.len() > 64 {
                 return Err(ApiError::validation(
                     "arms",
                     format!("arm {index} needs a name of 1 to 64 characters"),
@@ -212,6 +211,16 @@ pub fn tests_any(experiment: &Experiment, parameters: &[String]) -> bool {
     })
 }
 
+/// Whether a document's field leaves the parameter to others: null, an empty list, or an object
+/// (the providers) whose every entry is null.
+fn is_unset(value: &Value) -> bool {
+    value.is_null()
+        || value == &json!([])
+        || value
+            .as_object()
+            .is_some_and(|entries| entries.values().all(Value::is_null))
+}
+
 /// The parameters a document sets (its non-empty fields), sorted.
 fn set_fields(params: &GenerationDefaults) -> Result<Vec<String>, ApiError> {
     let Value::Object(fields) = serde_json::to_value(params).map_err(ApiError::internal)? else {
@@ -219,13 +228,7 @@ fn set_fields(params: &GenerationDefaults) -> Result<Vec<String>, ApiError> {
     };
     let mut set: Vec<String> = fields
         .into_iter()
-        .filter(|(_, v)| {
-            !(v.is_null()
-                || v == &json!([])
-                || v == &json!({})
-                || v.as_object()
-                    .is_some_and(|o| o.values().all(Value::is_null)))
-        })
+        .filter(|(_, v)| !is_unset(v))
         .map(|(k, _)| k)
         .collect();
     set.sort();
@@ -604,12 +607,7 @@ pub fn overlay(base: &mut GenerationDefaults, over: &GenerationDefaults) -> anyh
         anyhow::bail!("a config document is not an object");
     };
     for (field, value) in over {
-        let unset = value.is_null()
-            || value == json!([])
-            || value
-                .as_object()
-                .is_some_and(|o| o.values().all(Value::is_null));
-        if unset {
+        if is_unset(&value) {
             continue;
         }
         match (merged.get_mut(&field), &value) {

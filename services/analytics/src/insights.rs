@@ -95,15 +95,7 @@ impl NewInsight {
                 format!("must be 1 to {MAX_SUMMARY_CHARS} characters"),
             ));
         }
-        crate::routes::check_text("summary", summary)?;
-        let data = self.data.to_string();
-        if data.contains("\\u0000") {
-            return Err(ApiError::validation(
-                "data",
-                "must not contain NUL characters",
-            ));
-        }
-        if data.len() > MAX_DATA_BYTES {
+        if self.data.to_string().len() > MAX_DATA_BYTES {
             return Err(ApiError::validation(
                 "data",
                 "must be at most 16 KiB of JSON",
@@ -120,12 +112,14 @@ impl NewInsight {
 }
 
 /// Stores `insight` (replacing an earlier one with the same `fingerprint`, when given) and
-/// announces it on the `events` stream in the same transaction.
+/// announces it on the `events` stream in the same transaction. `None` when the fingerprinted
+/// finding is already stored with the same data: a learning pass that learned nothing new
+/// neither restarts its decay nor announces it again.
 pub async fn record(
     db: &PgPool,
     insight: &NewInsight,
     fingerprint: Option<&str>,
-) -> anyhow::Result<Uuid> {
+) -> anyhow::Result<Option<Uuid>> {
     let mut tx = db.begin().await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO analytics.insights (id, source, kind, tenant, base_confidence, summary, data, fingerprint, created_at)
@@ -133,6 +127,7 @@ pub async fn record(
          ON CONFLICT (fingerprint) WHERE fingerprint IS NOT NULL DO UPDATE
              SET base_confidence = EXCLUDED.base_confidence, summary = EXCLUDED.summary,
                  data = EXCLUDED.data, created_at = EXCLUDED.created_at
+             WHERE analytics.insights.data IS DISTINCT FROM EXCLUDED.data
          RETURNING id",
         Uuid::now_v7(),
         insight.source,
@@ -144,8 +139,11 @@ pub async fn record(
         fingerprint,
         insight.created_at
     )
-    .fetch_one(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
     let created = InsightCreated {
         id,
         source: insight.source.clone(),
@@ -162,7 +160,7 @@ pub async fn record(
     )
     .await?;
     tx.commit().await?;
-    Ok(id)
+    Ok(Some(id))
 }
 
 /// Insights for `tenant` (its own and fleet-wide ones; all when `None`), optionally of one kind,

@@ -48,7 +48,7 @@ pub async fn run(
     }
 }
 
-/// One pass as of `now`; returns how many insights it wrote.
+/// One pass as of `now`; returns how many insights it wrote or changed.
 pub async fn learn_once(
     db: &PgPool,
     config: &AnalyticsConfig,
@@ -72,8 +72,12 @@ pub async fn learn_once(
                 compare(&tenant, dimension, &groups, config.insight_min_videos, now)
             {
                 let fingerprint = format!("analytics:{tenant}:completion:{dimension}");
-                insights::record(db, &insight, Some(&fingerprint)).await?;
-                written += 1;
+                if insights::record(db, &insight, Some(&fingerprint))
+                    .await?
+                    .is_some()
+                {
+                    written += 1;
+                }
             }
         }
     }
@@ -93,13 +97,7 @@ async fn completion_by(
                SELECT CASE $3
                           WHEN 'tone' THEN v.tone
                           WHEN 'genre' THEN v.genre
-                          ELSE CASE
-                              WHEN COALESCE(v.duration_ms / 1000, v.length_seconds) IS NULL THEN NULL
-                              WHEN COALESCE(v.duration_ms / 1000, v.length_seconds) <= 15 THEN '0-15s'
-                              WHEN COALESCE(v.duration_ms / 1000, v.length_seconds) <= 30 THEN '16-30s'
-                              WHEN COALESCE(v.duration_ms / 1000, v.length_seconds) <= 60 THEN '31-60s'
-                              WHEN COALESCE(v.duration_ms / 1000, v.length_seconds) <= 90 THEN '61-90s'
-                              ELSE '91s+' END
+                          ELSE v.length_bucket
                       END AS grp,
                       latest.completion_rate AS rate
                FROM analytics.videos v

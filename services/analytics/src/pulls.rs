@@ -80,19 +80,17 @@ impl Puller {
                 .or_default()
                 .push(due);
         }
-        let mut spent: HashMap<String, PullError> = HashMap::new();
+        // Platforms whose quota a call of this round found spent: `(reason, retry after)`.
+        let mut spent: HashMap<String, (String, Option<Duration>)> = HashMap::new();
         for ((platform, account_id), pulls) in by_account {
             let (current, superseded) = latest_per_video(pulls);
             self.supersede(&superseded, now).await?;
             let outcome = match spent.get(&platform) {
-                Some(PullError::Quota {
-                    reason,
-                    retry_after,
-                }) => Err(PullError::Quota {
+                Some((reason, retry_after)) => Err(PullError::Quota {
                     reason: reason.clone(),
                     retry_after: *retry_after,
                 }),
-                _ => self.collect(&platform, account_id, &current, now).await,
+                None => self.collect(&platform, account_id, &current, now).await,
             };
             match outcome {
                 Ok(metrics) => self.store(&current, &metrics, now).await?,
@@ -107,13 +105,7 @@ impl Puller {
                             reason,
                             "platform analytics quota spent; deferring its pulls"
                         );
-                        spent.insert(
-                            platform.clone(),
-                            PullError::Quota {
-                                reason: reason.clone(),
-                                retry_after: *retry_after,
-                            },
-                        );
+                        spent.insert(platform.clone(), (reason.clone(), *retry_after));
                     }
                     self.reschedule(&current, &error, now).await?;
                 }

@@ -91,13 +91,7 @@ pub async fn summarise(
                        WHEN 'voice' THEN voice
                        WHEN 'slot' THEN to_char(published_at AT TIME ZONE 'UTC', 'Dy HH24":00"')
                        WHEN 'experiment_arm' THEN CASE WHEN arm IS NULL THEN NULL ELSE experiment_id::text || '/' || arm END
-                       WHEN 'length_bucket' THEN CASE
-                           WHEN COALESCE(duration_ms / 1000, length_seconds) IS NULL THEN NULL
-                           WHEN COALESCE(duration_ms / 1000, length_seconds) <= 15 THEN '0-15s'
-                           WHEN COALESCE(duration_ms / 1000, length_seconds) <= 30 THEN '16-30s'
-                           WHEN COALESCE(duration_ms / 1000, length_seconds) <= 60 THEN '31-60s'
-                           WHEN COALESCE(duration_ms / 1000, length_seconds) <= 90 THEN '61-90s'
-                           ELSE '91s+' END
+                       WHEN 'length_bucket' THEN length_bucket
                    END AS grp
                FROM analytics.videos
                WHERE ($1::text IS NULL OR tenant = $1) AND published_at >= $2 AND published_at < $3

@@ -58,7 +58,13 @@ pub async fn create_insight(
         (None, None) => {}
     }
     insight.validate(Utc::now())?;
-    let id = insights::record(&state.db, &insight, None).await?;
+    let id = insights::record(&state.db, &insight, None)
+        .await?
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!(
+                "an insight without a fingerprint was not stored"
+            ))
+        })?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
@@ -73,16 +79,7 @@ pub async fn list_insights(
     Query(query): Query<InsightsQuery>,
 ) -> ApiResult<Json<Vec<Insight>>> {
     principal.require(Role::Viewer)?;
-    let tenant = match principal.tenant_scope() {
-        Some(own) => {
-            principal.require_tenant(query.tenant.as_deref().unwrap_or(own))?;
-            Some(own.to_owned())
-        }
-        None => query.tenant.clone(),
-    };
-    if let Some(tenant) = &tenant {
-        super::check_tenant(tenant)?;
-    }
+    let tenant = super::optional_tenant(&principal, query.tenant.as_deref())?;
     let limit = query.limit.unwrap_or(20);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::validation("limit", "must be 1 to 200"));

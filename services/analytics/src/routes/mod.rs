@@ -53,6 +53,18 @@ pub fn tenant_for(principal: &Principal, named: Option<&str>) -> Result<String, 
     }
 }
 
+/// The tenant a read is about, when it may span tenants: scoped callers their own (naming
+/// another is 403), admins and services the one they name, or every tenant (`None`).
+pub fn optional_tenant(
+    principal: &Principal,
+    named: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    match (principal.tenant_scope(), named) {
+        (None, None) => Ok(None),
+        (_, named) => tenant_for(principal, named).map(Some),
+    }
+}
+
 /// A tenant name as the fleet writes them: 1 to 64 letters, digits, `_`, `-` or `.`.
 pub fn check_tenant(tenant: &str) -> Result<(), ApiError> {
     let valid = !tenant.is_empty()
@@ -67,18 +79,6 @@ pub fn check_tenant(tenant: &str) -> Result<(), ApiError> {
             "tenant",
             "must be 1 to 64 letters, digits, `_`, `-` or `.`",
         ))
-    }
-}
-
-/// Refuses text Postgres cannot store (a NUL character), naming the field.
-pub fn check_text(field: &str, text: &str) -> Result<(), ApiError> {
-    if text.contains('\0') {
-        Err(ApiError::validation(
-            field,
-            "must not contain NUL characters",
-        ))
-    } else {
-        Ok(())
     }
 }
 

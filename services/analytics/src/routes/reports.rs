@@ -148,16 +148,7 @@ pub async fn summary(
     Query(query): Query<SummaryQuery>,
 ) -> ApiResult<Response> {
     principal.require(Role::Viewer)?;
-    let tenant = match principal.tenant_scope() {
-        Some(own) => {
-            principal.require_tenant(query.tenant.as_deref().unwrap_or(own))?;
-            Some(own.to_owned())
-        }
-        None => query.tenant.clone(),
-    };
-    if let Some(tenant) = &tenant {
-        super::check_tenant(tenant)?;
-    }
+    let tenant = super::optional_tenant(&principal, query.tenant.as_deref())?;
     let group_by = query
         .group_by
         .clone()

@@ -59,6 +59,9 @@ async fn confidence_decays_a_fifth_every_thirty_days_at_read_time() -> anyhow::R
             .contains("future"),
         "{refused}"
     );
+    // Text Postgres cannot store is the caller's mistake, answered as such (never a 500).
+    let nul = json!({ "source": "import", "type": "decay", "tenant": "acme", "confidence": 0.5, "summary": "a\u{0}b" });
+    assert_eq!(write(&harness, Role::Operator, "acme", &nul).await?.0, 422);
     harness.app.stop().await
 }
 

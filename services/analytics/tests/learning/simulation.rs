@@ -140,5 +140,21 @@ async fn the_loop_beats_uniform_random_choice_on_a_simulated_audience() -> anyho
         summary.starts_with("calm tone: +"),
         "the learning pass wrote what it saw: {insights}"
     );
+    // Passes that learn nothing new announce nothing and keep the insights' age.
+    let announced = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM fleet.outbox WHERE envelope->>'kind' = 'insight.created'",
+        )
+        .fetch_one(&harness.app.ctx.db)
+        .await
+    };
+    let before = announced().await?;
+    analytics::learner::learn_once(&harness.app.ctx.db, &config, Utc::now()).await?;
+    analytics::learner::learn_once(&harness.app.ctx.db, &config, Utc::now()).await?;
+    assert_eq!(announced().await?, before);
+    let (_, again) = harness
+        .get("/v1/insights?type=tone", Role::Viewer, "acme")
+        .await?;
+    assert_eq!(again[0]["created_at"], insights[0]["created_at"]);
     harness.app.stop().await
 }
